@@ -11,6 +11,7 @@
 #ifndef WEFT_RUNTIME_INTERFACE_H_
 #define WEFT_RUNTIME_INTERFACE_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -39,7 +40,7 @@ struct MethodInfo {
 //   static constexpr const char* kName;          e.g. "quickstart::Math"
 //   static constexpr uint64_t kTypeId;
 //   static constexpr std::size_t kMethodCount;
-//   static constexpr MethodInfo kMethods[kMethodCount];  (absent when 0)
+//   static constexpr std::array<MethodInfo, kMethodCount> kMethods;
 template <typename I>
 struct InterfaceTraits;
 

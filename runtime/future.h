@@ -1,0 +1,152 @@
+// weft::Future<R> and weft::Response<R>: the host's side of one call.
+//
+//   weft::Future<quickstart::Math::SquareResults> f = math.square(7);
+//   absl::StatusOr<weft::Response<quickstart::Math::SquareResults>> r = f.Get();
+//   if (r.ok()) use(r->getResult());   // read in place in shared memory
+//
+// Every call resolves exactly once: to a Response, or to a non-OK status
+// (see DESIGN.md "Errors"). Many futures may be outstanding from one thread
+// (pipelining); a future may be waited on from any thread, by one thread at
+// a time. Destroying an unresolved future abandons the call: its result is
+// dropped and its slot reclaimed once the worker is done with it.
+//
+// A Response<R> is an R::Reader over the results where the worker wrote
+// them; it owns the call slot and returns it when destroyed. Keep it short-
+// lived: a lane has `slots_per_lane` slots, and while a response holds one
+// the lane has one fewer (when they run out, results not yet claimed by
+// Get() are copied out of shared memory to free their slots).
+//
+// Thread safety: Future and Response are thread-compatible (move-only).
+#ifndef WEFT_RUNTIME_FUTURE_H_
+#define WEFT_RUNTIME_FUTURE_H_
+
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "absl/strings/str_cat.h"
+#include "capnp/message.h"
+#include "kj/exception.h"
+
+namespace weft {
+
+template <typename R>
+class Future;
+
+namespace internal {
+
+class HostCore;
+class CallState;
+
+// Owns a resolved call's result: the slot it lives in, or the copy taken
+// when the slot had to be freed early. Move-only.
+class ResponseHandle {
+ public:
+  ResponseHandle() = default;
+  ResponseHandle(std::shared_ptr<HostCore> core, CallState* state)
+      : core_(std::move(core)), state_(state) {}
+  ResponseHandle(ResponseHandle&& other) noexcept
+      : core_(std::move(other.core_)), state_(std::exchange(other.state_, nullptr)) {}
+  ResponseHandle& operator=(ResponseHandle&& other) noexcept;
+  ~ResponseHandle() { Release(); }
+
+  // The message reader over the results; valid while this handle lives.
+  capnp::MessageReader& reader() const;
+
+ private:
+  void Release();
+
+  std::shared_ptr<HostCore> core_;
+  CallState* state_ = nullptr;
+};
+
+// The non-template part of Future<R>. Move-only.
+class CallHandle {
+ public:
+  CallHandle() = default;
+  CallHandle(std::shared_ptr<HostCore> core, CallState* state)
+      : core_(std::move(core)), state_(state) {}
+  // A call that failed before anything was sent.
+  explicit CallHandle(absl::Status failure) : failure_(std::move(failure)) {}
+  CallHandle(CallHandle&& other) noexcept
+      : core_(std::move(other.core_)),
+        state_(std::exchange(other.state_, nullptr)),
+        failure_(std::move(other.failure_)) {}
+  CallHandle& operator=(CallHandle&& other) noexcept;
+  ~CallHandle() { Abandon(); }
+
+  bool Ready() const;
+  // Waits until the call resolves or `until` passes; true when resolved.
+  bool WaitUntil(absl::Time until);
+  // Waits for the outcome and hands it over; the handle is spent after.
+  absl::StatusOr<ResponseHandle> Take();
+  // Cancels: the caller gets Cancelled, the worker sees aborted().
+  void Abort();
+
+ private:
+  void Abandon();
+
+  std::shared_ptr<HostCore> core_;
+  CallState* state_ = nullptr;
+  absl::Status failure_;  // the outcome when state_ is null and not spent
+};
+
+}  // namespace internal
+
+template <typename R>
+class Response : public R::Reader {
+ public:
+  Response(Response&&) noexcept = default;
+  Response& operator=(Response&&) noexcept = default;
+  Response(const Response&) = delete;
+  Response& operator=(const Response&) = delete;
+
+ private:
+  friend class Future<R>;
+  Response(typename R::Reader reader, internal::ResponseHandle handle)
+      : R::Reader(reader), handle_(std::move(handle)) {}
+
+  internal::ResponseHandle handle_;
+};
+
+template <typename R>
+class [[nodiscard]] Future {
+ public:
+  Future() : handle_(absl::FailedPreconditionError("weft::Future: empty future")) {}
+  explicit Future(internal::CallHandle handle) : handle_(std::move(handle)) {}
+  Future(Future&&) noexcept = default;
+  Future& operator=(Future&&) noexcept = default;
+
+  // Blocks until the call resolves and returns its outcome. Once only: a
+  // second Get() returns FailedPrecondition.
+  absl::StatusOr<Response<R>> Get() {
+    absl::StatusOr<internal::ResponseHandle> handle = handle_.Take();
+    if (!handle.ok()) return std::move(handle).status();
+    typename R::Reader root;
+    try {
+      root = handle->reader().template getRoot<R>();
+    } catch (const kj::Exception& e) {
+      return absl::DataLossError(
+          absl::StrCat("weft: malformed results from worker: ", e.getDescription().cStr()));
+    }
+    return Response<R>(root, *std::move(handle));
+  }
+
+  // Waits at most `timeout`; true when the call has resolved.
+  bool WaitFor(absl::Duration timeout) { return handle_.WaitUntil(absl::Now() + timeout); }
+  // True when Get() would not block.
+  bool Ready() const { return handle_.Ready(); }
+  // Cancels the call: Get() returns Cancelled (unless it already resolved),
+  // and the worker's call.aborted() becomes true.
+  void Abort() { handle_.Abort(); }
+
+ private:
+  internal::CallHandle handle_;
+};
+
+}  // namespace weft
+
+#endif  // WEFT_RUNTIME_FUTURE_H_

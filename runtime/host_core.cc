@@ -1,0 +1,988 @@
+#include "runtime/host_core.h"
+
+#include <algorithm>
+#include <bit>
+#include <climits>
+#include <cstring>
+#include <future>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "capnp/any.h"
+#include "runtime/check.h"
+#include "runtime/future.h"
+#include "runtime/outgoing_call.h"
+#include "runtime/wait.h"
+#include "runtime/worker.h"
+
+namespace weft {
+namespace internal {
+namespace {
+
+constexpr uint64_t kWordBytes = sizeof(capnp::word);
+constexpr uint32_t kCallBlock = 64;
+
+void Unref(CallState* call) {
+  // Acq_rel: the last owner must see every write the others made to the
+  // state before it recycles it.
+  if (call->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) call->lane->FreeCall(call);
+}
+
+uint64_t TraversalLimit(uint64_t message_words) {
+  // Cap'n Proto's default, or enough to read a large message a few times.
+  return std::max<uint64_t>(8ull << 20, 4 * message_words);
+}
+
+std::atomic<uint64_t> next_core_uid{1};
+
+}  // namespace
+
+// ---------------------------------------------------------------- LaneHost
+
+LaneHost::LaneHost(HostCore* core, Region* region, uint32_t worker, uint32_t lane)
+    : core_(core),
+      region_(region),
+      worker_(worker),
+      lane_(lane),
+      layout_(region->lane(lane)),
+      geometry_(region->geometry()),
+      ring_(reinterpret_cast<RingControl*>(region->base() + layout_.ring_control),
+            reinterpret_cast<CallDescriptor*>(region->base() + layout_.descriptors),
+            geometry_.ring_capacity),
+      slots_(reinterpret_cast<SlotShared*>(region->base() + layout_.slots)),
+      slot_hosts_(new SlotHost[geometry_.slots_per_lane]),
+      free_words_((geometry_.slots_per_lane + 63) / 64),
+      request_heap_(geometry_.heap_bytes / kWordBytes) {
+  free_bits_.reset(new std::atomic<uint64_t>[free_words_]);
+  for (uint32_t w = 0; w < free_words_; ++w) {
+    const uint32_t in_word = std::min<uint32_t>(64, geometry_.slots_per_lane - w * 64);
+    // Relaxed: the lane is not visible to any other thread yet.
+    free_bits_[w].store(in_word == 64 ? ~0ull : (1ull << in_word) - 1, std::memory_order_relaxed);
+  }
+}
+
+LaneHost::~LaneHost() = default;
+
+bool LaneHost::SlotFree(uint32_t slot) const {
+  // Acquire: pairs with the release fetch_or in ReleaseSlot.
+  return (free_bits_[slot / 64].load(std::memory_order_acquire) >> (slot % 64)) & 1;
+}
+
+absl::StatusOr<uint32_t> LaneHost::AcquireSlot(absl::Time deadline) {
+  for (;;) {
+    for (uint32_t w = 0; w < free_words_; ++w) {
+      // Acquire: pairs with the release fetch_or in ReleaseSlot, so whatever
+      // the releasing thread did with the slot happens before we reuse it.
+      const uint64_t bits = free_bits_[w].load(std::memory_order_acquire);
+      if (bits == 0) continue;
+      const int bit = std::countr_zero(bits);
+      // Relaxed: only this (owner) thread clears bits; others only set them.
+      free_bits_[w].fetch_and(~(1ull << bit), std::memory_order_relaxed);
+      const uint32_t slot = w * 64 + static_cast<uint32_t>(bit);
+      // The worker finished with the slot's previous request before the
+      // slot was released: its heap spans are free again.
+      SlotHost& host = slot_hosts_[slot];
+      for (const SpillSpan& span : host.request_spills) {
+        request_heap_.Free((span.offset - layout_.request_heap) / kWordBytes, span.words);
+      }
+      host.request_spills.clear();
+      return slot;
+    }
+    if (ReclaimFinished()) continue;
+    if (core_->options().queue_full == QueueFull::kFail) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "weft: all ", geometry_.slots_per_lane,
+          " call slots of this thread's lane to worker ", worker_,
+          " are in use (queue_full = kFail)"));
+    }
+    // Wait for the worker to finish one of the calls it is running.
+    CallState* wait_for = nullptr;
+    for (uint32_t i = 0; i < geometry_.slots_per_lane && wait_for == nullptr; ++i) {
+      if (SlotFree(i)) continue;
+      CallState* call = slot_hosts_[i].call;
+      if (call != nullptr && !WorkerDone(call)) wait_for = call;
+    }
+    if (wait_for == nullptr) {
+      // Every slot is done but held by a live Response.
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "weft: all ", geometry_.slots_per_lane,
+          " call slots of this thread's lane are held by live weft::Response objects; destroy "
+          "responses sooner or raise slots_per_lane"));
+    }
+    const uint32_t seq = slot_hosts_[wait_for->slot].seq;
+    if (!WaitSlotDone(wait_for->slot, seq, nullptr, deadline) && absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          "weft: the call's deadline passed while it waited for a free call slot");
+    }
+  }
+}
+
+bool LaneHost::WorkerDone(const CallState* call) const {
+  // Acquire: pairs with the worker's release store of done_seq; the status
+  // and response it wrote are visible once this returns true.
+  return slots_[call->slot].done_seq.load(std::memory_order_acquire) == call->seq;
+}
+
+bool LaneHost::ReclaimFinished() {
+  bool freed = false;
+  for (uint32_t i = 0; i < geometry_.slots_per_lane; ++i) {
+    if (SlotFree(i)) continue;
+    SlotHost& host = slot_hosts_[i];
+    CallState* call = host.call;
+    if (call == nullptr) continue;
+    // Acquire: pairs with the done_seq release store of the worker.
+    const bool done = slots_[i].done_seq.load(std::memory_order_acquire) == host.seq;
+    if (!done) continue;
+    // Acquire: pairs with the release store in ResolveEarly.
+    if (host.orphaned.load(std::memory_order_acquire) != 0) {
+      host.orphaned.store(0, std::memory_order_relaxed);
+      ReleaseSlot(i, host.seq);
+      Unref(call);
+      freed = true;
+      continue;
+    }
+    uint32_t phase = call->phase.load(std::memory_order_acquire);
+    if (phase == kInFlight) {
+      uint32_t expected = kInFlight;
+      // Acquire on success: we own the outcome; see ResolveFromSlot.
+      if (call->phase.compare_exchange_strong(expected, kResolving, std::memory_order_acquire,
+                                              std::memory_order_acquire)) {
+        ResolveFromSlot(call);
+      }
+      phase = call->phase.load(std::memory_order_acquire);
+    }
+    if (phase == kReadyInSlot && Evacuate(call)) freed = true;
+  }
+  // Failed calls release their slot while resolving.
+  for (uint32_t w = 0; w < free_words_ && !freed; ++w) {
+    // Relaxed: a hint; AcquireSlot re-reads with acquire.
+    freed = free_bits_[w].load(std::memory_order_relaxed) != 0;
+  }
+  return freed;
+}
+
+void LaneHost::PrepareRequest(uint32_t slot, std::optional<RegionMessageBuilder>& builder) {
+  const uint64_t words = geometry_.request_inline_bytes / kWordBytes;
+  builder.emplace(region_->base(),
+                  layout_.request_inline + uint64_t{slot} * geometry_.request_inline_bytes, words,
+                  slot_hosts_[slot].request_dirty_words, this, core_->max_payload_words());
+}
+
+std::optional<uint64_t> LaneHost::AllocateSpill(uint64_t words) {
+  for (;;) {
+    if (std::optional<uint64_t> at = request_heap_.Allocate(words)) {
+      return layout_.request_heap + *at * kWordBytes;
+    }
+    if (words > request_heap_.size()) return std::nullopt;
+    if (ReclaimRequestSpans()) continue;
+    // Wait for a call still holding request heap space.
+    uint32_t wait_slot = UINT32_MAX;
+    for (uint32_t i = 0; i < geometry_.slots_per_lane; ++i) {
+      SlotHost& host = slot_hosts_[i];
+      if (!host.request_spills.empty() && !SlotFree(i)) {
+        wait_slot = i;
+        break;
+      }
+    }
+    if (wait_slot == UINT32_MAX) return std::nullopt;
+    if (!WaitSlotDone(wait_slot, slot_hosts_[wait_slot].seq, nullptr, spill_deadline_) &&
+        absl::Now() >= spill_deadline_) {
+      return std::nullopt;
+    }
+  }
+}
+
+bool LaneHost::ReclaimRequestSpans() {
+  bool freed = false;
+  for (uint32_t i = 0; i < geometry_.slots_per_lane; ++i) {
+    SlotHost& host = slot_hosts_[i];
+    if (host.request_spills.empty()) continue;
+    // Acquire: pairs with the worker's release store of done_seq; it is done
+    // reading the request.
+    const bool done = SlotFree(i) ||
+                      slots_[i].done_seq.load(std::memory_order_acquire) == host.seq;
+    if (!done) continue;
+    for (const SpillSpan& span : host.request_spills) {
+      request_heap_.Free((span.offset - layout_.request_heap) / kWordBytes, span.words);
+    }
+    host.request_spills.clear();
+    freed = true;
+  }
+  return freed;
+}
+
+CallState* LaneHost::NewCall() {
+  // Acquire: pairs with the release CAS in FreeCall; the freeing thread's
+  // reset of the state happens before we reuse it. Only this (owner) thread
+  // pops, so the head cannot be popped and pushed again under us (no ABA).
+  CallState* head = free_calls_.load(std::memory_order_acquire);
+  while (head != nullptr && !free_calls_.compare_exchange_weak(head, head->next_free,
+                                                               std::memory_order_acquire,
+                                                               std::memory_order_acquire)) {
+  }
+  if (head != nullptr) return head;
+  auto block = std::make_unique<CallState[]>(kCallBlock);
+  for (uint32_t i = 1; i < kCallBlock; ++i) {
+    block[i].lane = this;
+    FreeCall(&block[i]);
+  }
+  block[0].lane = this;
+  CallState* fresh = &block[0];
+  call_blocks_.push_back(std::move(block));
+  return fresh;
+}
+
+void LaneHost::FreeCall(CallState* call) {
+  call->status = absl::OkStatus();
+  call->reader.reset();
+  call->copy = nullptr;
+  call->segment_count = 0;
+  CallState* head = free_calls_.load(std::memory_order_relaxed);
+  do {
+    call->next_free = head;
+    // Release: publishes the reset above to the owner's acquire in NewCall.
+  } while (!free_calls_.compare_exchange_weak(head, call, std::memory_order_release,
+                                              std::memory_order_relaxed));
+}
+
+void LaneHost::Submit(uint32_t slot, CallState* call, uint32_t method_index, int64_t deadline_ns) {
+  SlotHost& host = slot_hosts_[slot];
+  SlotShared& shared = slots_[slot];
+  host.seq = host.seq == UINT32_MAX ? 1 : host.seq + 1;
+  host.call = call;
+  // Relaxed: the release store of the ring's tail below publishes these.
+  host.orphaned.store(0, std::memory_order_relaxed);
+  shared.abort.store(0, std::memory_order_relaxed);
+  call->lane = this;
+  call->slot = slot;
+  call->seq = host.seq;
+  // Relaxed: the state is private to this thread until the handle that
+  // carries it is handed to the user.
+  call->refs.store(2, std::memory_order_relaxed);
+  call->phase.store(kInFlight, std::memory_order_relaxed);
+  const CallDescriptor descriptor{slot, host.seq, method_index, 0, deadline_ns};
+  // Every in-flight call holds a slot and the ring has room for every slot,
+  // so the ring is full only if the worker corrupted its head index.
+  if (!ring_.TryPush(descriptor)) {
+    uint32_t expected = kInFlight;
+    call->phase.compare_exchange_strong(expected, kResolving, std::memory_order_acquire);
+    call->status = absl::DataLossError(absl::StrCat(
+        "weft: worker ", worker_, " corrupted its submit ring (it claims to be full)"));
+    call->phase.store(kReady, std::memory_order_release);
+    host.orphaned.store(0, std::memory_order_relaxed);
+    ReleaseSlot(slot, host.seq);
+    Unref(call);
+    return;
+  }
+  Wake();
+}
+
+void LaneHost::Wake() {
+  RegionHeader* header = region_->header();
+  // Seq_cst fence: orders the tail store above before the load of
+  // worker_sleeping, against the worker's store of worker_sleeping and its
+  // re-check of the rings (WorkerLoop::Sleep). One of the two sides sees the
+  // other's write, so the worker never sleeps on a call it has not seen.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (header->worker_sleeping.load(std::memory_order_relaxed) != 0) {
+    // Release: not needed for data (the ring carries it); the increment only
+    // makes a concurrent FUTEX_WAIT on the old value return at once.
+    header->doorbell.fetch_add(1, std::memory_order_release);
+    FutexWake(&header->doorbell, 1);
+  }
+}
+
+void LaneHost::ReturnUnsentSlot(uint32_t slot, RegionMessageBuilder& builder) {
+  SlotHost& host = slot_hosts_[slot];
+  host.request_dirty_words = builder.inline_used_words();
+  for (uint32_t i = 0; i < builder.spill_count(); ++i) {
+    host.request_spills.push_back(builder.spills()[i]);
+  }
+  // Nothing was sent: no worker will touch the slot, so its spans can be
+  // reclaimed at once when it is next taken (AcquireSlot frees them).
+  free_bits_[slot / 64].fetch_or(1ull << (slot % 64), std::memory_order_release);
+}
+
+void LaneHost::ReleaseSlot(uint32_t slot, uint32_t seq) {
+  // Release: the worker's acquire load of released_seq (its response heap
+  // reclaim) sees that the host no longer reads this call's response.
+  slots_[slot].released_seq.store(seq, std::memory_order_release);
+  // Release: pairs with the owner's acquire load in AcquireSlot; all our
+  // reads of the slot happen before it is reused.
+  free_bits_[slot / 64].fetch_or(1ull << (slot % 64), std::memory_order_release);
+}
+
+bool LaneHost::WaitWorkerDone(CallState* call, absl::Time until) {
+  return WaitSlotDone(call->slot, call->seq, call, until);
+}
+
+bool LaneHost::WaitSlotDone(uint32_t slot, uint32_t seq, const CallState* call,
+                            absl::Time until) {
+  SlotShared& shared = slots_[slot];
+  auto done = [&] {
+    // Acquire: pairs with the worker's release store of done_seq, and with
+    // the release store of phase by whoever resolved the call early.
+    return shared.done_seq.load(std::memory_order_acquire) == seq ||
+           (call != nullptr && call->phase.load(std::memory_order_acquire) != kInFlight);
+  };
+  if (SpinThenYield(core_->spin(), done)) return true;
+  for (;;) {
+    // Seq_cst: advertise the sleeper before the final re-check; pairs with
+    // the worker's seq_cst fence between its done_seq store and its load of
+    // host_waiting (worker.cc), and with ResolveEarly's fence.
+    shared.host_waiting.fetch_add(1, std::memory_order_seq_cst);
+    const uint32_t seen = shared.done_seq.load(std::memory_order_seq_cst);
+    if (done()) {
+      shared.host_waiting.fetch_sub(1, std::memory_order_relaxed);
+      return true;
+    }
+    const bool in_time = FutexWait(&shared.done_seq, seen, until);
+    // Relaxed: only a hint for wakers.
+    shared.host_waiting.fetch_sub(1, std::memory_order_relaxed);
+    if (done()) return true;
+    if (!in_time) return false;
+  }
+}
+
+void LaneHost::ResolveFromSlot(CallState* call) {
+  SlotShared& shared = slots_[call->slot];
+  // The caller saw done_seq == seq with acquire: the worker's writes below
+  // are visible. A process worker is not trusted: copy, then check.
+  const uint32_t code = shared.status_code;
+  if (code != 0) {
+    if (code > static_cast<uint32_t>(absl::StatusCode::kUnauthenticated)) {
+      call->status = absl::DataLossError(
+          absl::StrCat("weft: worker ", worker_, " returned an invalid status code ", code));
+    } else {
+      const uint32_t length = std::min(shared.message_length, kMaxStatusMessage);
+      call->status = absl::Status(static_cast<absl::StatusCode>(code),
+                                  std::string(shared.message, length));
+    }
+  } else {
+    SegmentTable table;
+    std::memcpy(&table, &shared.response, sizeof(table));
+    const uint64_t inline_offset =
+        layout_.response_inline + uint64_t{call->slot} * geometry_.response_inline_bytes;
+    absl::Status opened = OpenSegments(
+        table, region_->base(), region_->size(),
+        {ByteRange{inline_offset, geometry_.response_inline_bytes},
+         ByteRange{layout_.response_heap, geometry_.heap_bytes}},
+        call->segments);
+    if (!opened.ok()) {
+      call->status = absl::DataLossError(
+          absl::StrCat("weft: malformed response from worker ", worker_, ": ", opened.message()));
+    } else {
+      call->segment_count = table.count;
+      uint64_t words = 0;
+      for (uint32_t i = 0; i < table.count; ++i) words += table.segments[i].words;
+      capnp::ReaderOptions options;
+      options.traversalLimitInWords = TraversalLimit(words);
+      call->reader.emplace(kj::arrayPtr(call->segments.data(), call->segment_count), options);
+      // Release: publishes the reader and segments to whoever claims them
+      // (acquire loads of phase in CallHandle and Evacuate).
+      call->phase.store(kReadyInSlot, std::memory_order_release);
+      return;
+    }
+  }
+  // Failed: the results are not needed; the slot goes back now.
+  call->phase.store(kReady, std::memory_order_release);
+  ReleaseSlot(call->slot, call->seq);
+  Unref(call);
+}
+
+bool LaneHost::Evacuate(CallState* call) {
+  uint32_t expected = kReadyInSlot;
+  // Acquire: pairs with the release store of kReadyInSlot.
+  if (!call->phase.compare_exchange_strong(expected, kEvacuating, std::memory_order_acquire,
+                                           std::memory_order_relaxed)) {
+    return false;
+  }
+  uint64_t words = 0;
+  for (uint32_t i = 0; i < call->segment_count; ++i) words += call->segments[i].size();
+  call->copy = kj::heapArray<capnp::word>(words);
+  capnp::word* at = call->copy.begin();
+  for (uint32_t i = 0; i < call->segment_count; ++i) {
+    const auto& segment = call->segments[i];
+    std::memcpy(at, segment.begin(), segment.size() * kWordBytes);
+    call->segments[i] = kj::arrayPtr(static_cast<const capnp::word*>(at), segment.size());
+    at += segment.size();
+  }
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = TraversalLimit(words);
+  call->reader.reset();
+  call->reader.emplace(kj::arrayPtr(call->segments.data(), call->segment_count), options);
+  // Release: publishes the copy; pairs with the acquire loads in CallHandle.
+  call->phase.store(kReady, std::memory_order_release);
+  ReleaseSlot(call->slot, call->seq);
+  Unref(call);
+  return true;
+}
+
+bool LaneHost::ResolveEarly(CallState* call, absl::Status status) {
+  uint32_t expected = kInFlight;
+  if (!call->phase.compare_exchange_strong(expected, kResolving, std::memory_order_acquire,
+                                           std::memory_order_relaxed)) {
+    return false;
+  }
+  SlotShared& shared = slots_[call->slot];
+  call->status = std::move(status);
+  // Relaxed: a hint the worker polls (CallContext::Aborted).
+  shared.abort.store(1, std::memory_order_relaxed);
+  // Release: pairs with the owner's acquire load in ReclaimFinished, which
+  // releases the slot once the worker is done with it.
+  slot_hosts_[call->slot].orphaned.store(1, std::memory_order_release);
+  // Seq_cst: publishes the outcome, ordered before the load of host_waiting
+  // below, against a waiter's advertise-then-recheck in WaitSlotDone.
+  call->phase.store(kReady, std::memory_order_seq_cst);
+  if (shared.host_waiting.load(std::memory_order_seq_cst) != 0) {
+    FutexWake(&shared.done_seq, INT_MAX);
+  }
+  return true;
+}
+
+bool LaneHost::WaitAllDone(absl::Time until) {
+  for (uint32_t i = 0; i < geometry_.slots_per_lane; ++i) {
+    if (SlotFree(i)) continue;
+    const uint32_t seq = slot_hosts_[i].seq;
+    if (seq == 0) continue;
+    if (!WaitSlotDone(i, seq, nullptr, until)) return false;
+  }
+  return true;
+}
+
+void LaneHost::CancelAll() {
+  for (uint32_t i = 0; i < geometry_.slots_per_lane; ++i) {
+    if (SlotFree(i)) continue;
+    CallState* call = slot_hosts_[i].call;
+    if (call == nullptr || call->seq != slot_hosts_[i].seq) continue;
+    ResolveEarly(call, absl::CancelledError("weft: cancelled by pool shutdown"));
+  }
+}
+
+// ---------------------------------------------------------------- HostCore
+
+HostCore::HostCore(const PoolOptions& options, uint64_t interface_id,
+                   absl::Span<const MethodInfo> methods)
+    : options_(options),
+      interface_id_(interface_id),
+      methods_(methods),
+      uid_(next_core_uid.fetch_add(1, std::memory_order_relaxed)) {}
+
+absl::StatusOr<std::shared_ptr<HostCore>> HostCore::Create(const PoolOptions& options,
+                                                           uint64_t interface_id,
+                                                           absl::Span<const MethodInfo> methods,
+                                                           SkeletonFactory factory) {
+  if (options.workers <= 0 || options.workers > 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("weft: PoolOptions.workers must be in [1, 1024], got ", options.workers));
+  }
+  if (options.runtime == WorkerRuntime::kProcess) {
+    return absl::UnimplementedError(
+        "weft: process workers (WorkerRuntime::kProcess) are not available in this build yet");
+  }
+  if (!factory) {
+    return absl::InvalidArgumentError("weft: thread workers need a skeleton factory");
+  }
+  if (options.max_payload_bytes < options.initial_payload_bytes ||
+      options.max_payload_bytes > (uint64_t{1} << 36)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "weft: PoolOptions.max_payload_bytes must be in [initial_payload_bytes, 64 GiB], got ",
+        options.max_payload_bytes));
+  }
+  if (options.default_timeout.has_value() && *options.default_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("weft: PoolOptions.default_timeout must be positive");
+  }
+  Geometry geometry{};
+  geometry.lanes = options.max_host_threads;
+  geometry.slots_per_lane = options.slots_per_lane;
+  geometry.ring_capacity =
+      options.ring_capacity != 0 ? options.ring_capacity
+                                 : std::bit_ceil(std::max<uint32_t>(1, options.slots_per_lane));
+  geometry.request_inline_bytes = options.initial_payload_bytes;
+  geometry.response_inline_bytes = options.initial_payload_bytes;
+  geometry.heap_bytes = (options.max_payload_bytes + 4095) / 4096 * 4096;
+  if (absl::Status s = CheckGeometry(geometry); !s.ok()) return s;
+
+  std::shared_ptr<HostCore> core(new HostCore(options, interface_id, methods));
+  core->track_load_ = options.balancer != BalancerKind::kRoundRobin &&
+                      options.balancer != BalancerKind::kRandom;
+  core->lane_state_.reset(new LaneState[geometry.lanes]);
+  {
+    std::lock_guard<std::mutex> lock(core->bind_mutex_);
+    for (uint32_t lane = geometry.lanes; lane > 0; --lane) core->free_lanes_.push_back(lane - 1);
+  }
+  std::vector<std::future<absl::Status>> started;
+  for (int w = 0; w < options.workers; ++w) {
+    auto worker = std::make_unique<Worker>();
+    absl::StatusOr<Region> region =
+        Region::Create(geometry, interface_id, static_cast<uint32_t>(methods.size()));
+    if (!region.ok()) {
+      core->Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration());
+      return region.status();
+    }
+    worker->region = *std::move(region);
+    worker->impl = factory();
+    if (worker->impl == nullptr) {
+      core->Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration());
+      return absl::InvalidArgumentError("weft: the skeleton factory returned null");
+    }
+    worker->lanes.resize(geometry.lanes);
+    std::promise<absl::Status> start;
+    started.push_back(start.get_future());
+    worker->thread = std::thread(
+        [region = &worker->region, impl = worker->impl.get(), spin = options.spin,
+         limit = options.max_payload_bytes / kWordBytes, w,
+         start = std::move(start)]() mutable {
+          WorkerLoop loop(region->base(), region->size(), impl, spin, limit);
+          absl::Status s = loop.Start();
+          if (!s.ok()) {
+            start.set_value(absl::Status(
+                s.code(), absl::StrCat("weft: worker ", w, " failed to start: ", s.message())));
+            return;
+          }
+          start.set_value(absl::OkStatus());
+          loop.Run();
+        });
+    core->workers_.push_back(std::move(worker));
+  }
+  absl::Status first_failure;
+  for (auto& s : started) {
+    absl::Status status = s.get();
+    if (!status.ok() && first_failure.ok()) first_failure = status;
+  }
+  if (!first_failure.ok()) {
+    core->Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration());
+    return first_failure;
+  }
+  return core;
+}
+
+HostCore::~HostCore() { Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration()); }
+
+namespace {
+
+struct Binding {
+  std::weak_ptr<HostCore> core;
+  uint64_t uid;
+  uint32_t lane;
+};
+
+// This thread's lanes, one per pool it has called; given back when the
+// thread exits.
+struct ThreadBindings {
+  std::vector<Binding> bindings;
+  uint64_t last_uid = 0;
+  uint32_t last_lane = 0;
+  ~ThreadBindings() {
+    for (Binding& b : bindings) {
+      if (std::shared_ptr<HostCore> core = b.core.lock()) core->ReleaseLane(b.lane);
+    }
+  }
+};
+
+thread_local ThreadBindings t_bindings;
+
+}  // namespace
+
+absl::StatusOr<uint32_t> HostCore::BindLane() {
+  ThreadBindings& t = t_bindings;
+  if (t.last_uid == uid_) return t.last_lane;
+  for (const Binding& b : t.bindings) {
+    if (b.uid == uid_) {
+      t.last_uid = uid_;
+      t.last_lane = b.lane;
+      return b.lane;
+    }
+  }
+  std::erase_if(t.bindings, [](const Binding& b) { return b.core.expired(); });
+  uint32_t lane;
+  {
+    std::lock_guard<std::mutex> lock(bind_mutex_);
+    if (free_lanes_.empty()) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "weft: more than max_host_threads (", options_.max_host_threads,
+          ") threads are calling this pool at once"));
+    }
+    lane = free_lanes_.back();
+    free_lanes_.pop_back();
+    for (uint32_t w = 0; w < workers_.size(); ++w) {
+      Worker& worker = *workers_[w];
+      if (worker.lanes[lane] == nullptr) {
+        worker.lanes[lane] = std::make_unique<LaneHost>(this, &worker.region, w, lane);
+      }
+      std::atomic<uint32_t>& active = worker.region.header()->active_lanes;
+      // Release: the lane's memory is initialized (zeroed by the kernel) and
+      // this thread will only produce into it after this; pairs with the
+      // worker's acquire load of active_lanes.
+      if (active.load(std::memory_order_relaxed) < lane + 1) {
+        active.store(lane + 1, std::memory_order_release);
+      }
+    }
+  }
+  t.bindings.push_back(Binding{weak_from_this(), uid_, lane});
+  t.last_uid = uid_;
+  t.last_lane = lane;
+  return lane;
+}
+
+void HostCore::ReleaseLane(uint32_t lane) {
+  std::lock_guard<std::mutex> lock(bind_mutex_);
+  free_lanes_.push_back(lane);
+}
+
+LaneHost* HostCore::Lane(uint32_t worker, uint32_t lane) {
+  return workers_[worker]->lanes[lane].get();
+}
+
+uint32_t HostCore::PickWorker(uint32_t lane) {
+  const uint32_t n = static_cast<uint32_t>(workers_.size());
+  LaneState& state = lane_state_[lane];
+  auto next_random = [&state] {
+    // xorshift32 on a per-lane (owner thread only) state.
+    uint32_t x = state.random == 0 ? 0x9e3779b9u : state.random;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    state.random = x;
+    return x;
+  };
+  auto in_flight = [this](uint32_t w) {
+    // Relaxed: a load snapshot for balancing, not a synchronization point.
+    const uint64_t sent = workers_[w]->submitted.load(std::memory_order_relaxed);
+    const uint64_t served =
+        workers_[w]->region.header()->calls_served.load(std::memory_order_relaxed);
+    return sent > served ? sent - served : 0;
+  };
+  switch (options_.balancer) {
+    case BalancerKind::kRoundRobin:
+      return state.round_robin++ % n;
+    case BalancerKind::kRandom:
+      return next_random() % n;
+    case BalancerKind::kFirstIdle:
+    case BalancerKind::kFirstIdleOrRandom:
+      for (uint32_t w = 0; w < n; ++w) {
+        if (in_flight(w) == 0) return w;
+      }
+      return options_.balancer == BalancerKind::kFirstIdle ? state.round_robin++ % n
+                                                           : next_random() % n;
+    case BalancerKind::kLeastBusy: {
+      uint32_t best = 0;
+      uint64_t best_load = UINT64_MAX;
+      for (uint32_t w = 0; w < n; ++w) {
+        const uint64_t load = in_flight(w);
+        if (load < best_load) {
+          best = w;
+          best_load = load;
+        }
+      }
+      return best;
+    }
+  }
+  return 0;
+}
+
+void HostCore::NoteSubmitted(uint32_t worker) {
+  if (!track_load_) return;
+  // Relaxed: a counter for balancing only.
+  workers_[worker]->submitted.fetch_add(1, std::memory_order_relaxed);
+}
+
+void HostCore::Shutdown(ShutdownMode mode, absl::Duration grace) {
+  std::lock_guard<std::mutex> lock(shutdown_mutex_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  // Seq_cst: new calls see it (BeginCall's seq_cst load after its seq_cst
+  // busy store); we then see every caller that got past the check as busy.
+  shutting_down_.store(1, std::memory_order_seq_cst);
+  if (lane_state_ != nullptr) {
+    for (uint32_t lane = 0; lane < options_.max_host_threads; ++lane) {
+      while (lane_state_[lane].busy.load(std::memory_order_seq_cst) != 0) {
+        std::this_thread::yield();
+      }
+    }
+  }
+  const absl::Time until =
+      grace == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + grace;
+  std::vector<LaneHost*> lanes;
+  {
+    std::lock_guard<std::mutex> bind_lock(bind_mutex_);
+    for (auto& worker : workers_) {
+      for (auto& lane : worker->lanes) {
+        if (lane != nullptr) lanes.push_back(lane.get());
+      }
+    }
+  }
+  bool drained = mode == ShutdownMode::kDrain;
+  if (drained) {
+    for (LaneHost* lane : lanes) drained = drained && lane->WaitAllDone(until);
+  }
+  if (!drained) {
+    for (LaneHost* lane : lanes) lane->CancelAll();
+  }
+  for (auto& worker : workers_) {
+    RegionHeader* header = worker->region.header();
+    // Release: pairs with the worker's acquire load of stop; it drains its
+    // rings and exits.
+    header->stop.store(1, std::memory_order_release);
+    header->doorbell.fetch_add(1, std::memory_order_release);
+    FutexWake(&header->doorbell, 1);
+  }
+  for (auto& worker : workers_) {
+    if (worker->thread.joinable()) worker->thread.join();
+  }
+}
+
+PoolStats HostCore::Stats() const {
+  PoolStats stats;
+  for (const auto& worker : workers_) {
+    const RegionHeader* header = worker->region.header();
+    WorkerStats w;
+    // Relaxed: counters and flags for display.
+    w.calls_served = header->calls_served.load(std::memory_order_relaxed);
+    w.sleeps = header->sleeps.load(std::memory_order_relaxed);
+    w.sleeping = header->worker_sleeping.load(std::memory_order_relaxed) != 0;
+    w.running = header->stop.load(std::memory_order_relaxed) == 0;
+    stats.workers.push_back(w);
+  }
+  return stats;
+}
+
+// ------------------------------------------------------- calls and handles
+
+absl::Status BeginCall(HostCore* core, const MethodInfo& method, const CallOptions& options,
+                       OutgoingCall& call) {
+  if (core == nullptr) {
+    return absl::FailedPreconditionError(
+        "weft: this stub is not bound to a pool (use pool.stub())");
+  }
+  absl::StatusOr<uint32_t> lane = core->BindLane();
+  if (!lane.ok()) return lane.status();
+  std::atomic<uint32_t>& busy = core->lane_busy(*lane);
+  // Seq_cst: ordered before the load of shutting_down (Dekker with Shutdown).
+  busy.store(1, std::memory_order_seq_cst);
+  if (core->shutting_down()) {
+    busy.store(0, std::memory_order_release);
+    return absl::UnavailableError("weft: the pool is shutting down");
+  }
+  std::optional<absl::Duration> timeout = options.timeout;
+  if (!timeout.has_value() && method.timeout_ms != 0) {
+    timeout = absl::Milliseconds(method.timeout_ms);
+  }
+  if (!timeout.has_value()) timeout = core->options().default_timeout;
+  absl::Time deadline = absl::InfiniteFuture();
+  if (timeout.has_value() && *timeout != absl::InfiniteDuration()) {
+    deadline = absl::Now() + *timeout;
+  }
+  LaneHost* lane_host = core->Lane(core->PickWorker(*lane), *lane);
+  absl::StatusOr<uint32_t> slot = lane_host->AcquireSlot(deadline);
+  if (!slot.ok()) {
+    busy.store(0, std::memory_order_release);
+    return slot.status();
+  }
+  lane_host->PrepareRequest(*slot, call.builder_);
+  lane_host->set_spill_deadline(deadline);
+  call.lane_ = lane_host;
+  call.slot_ = *slot;
+  call.method_ = &method;
+  call.deadline_ = deadline;
+  return absl::OkStatus();
+}
+
+CallHandle SubmitCall(const std::shared_ptr<HostCore>& core, OutgoingCall& call) {
+  LaneHost* lane = call.lane_;
+  RegionMessageBuilder& builder = *call.builder_;
+  if (builder.overflowed()) {
+    // The fill caught our exception and carried on; the message is cut short.
+    absl::Status failure = absl::ResourceExhaustedError(absl::StrCat(
+        "weft: the request exceeds max_payload_bytes (", core->options().max_payload_bytes,
+        ")"));
+    call.ReturnSlot();
+    return CallHandle(std::move(failure));
+  }
+  SlotShared& shared = lane->shared_slot(call.slot_);
+  SlotHost& host = lane->slot_host(call.slot_);
+  builder.WriteTable(shared.request);
+  host.request_dirty_words = builder.inline_used_words();
+  for (uint32_t i = 0; i < builder.spill_count(); ++i) {
+    host.request_spills.push_back(builder.spills()[i]);
+  }
+  CallState* state = lane->NewCall();
+  state->deadline = call.deadline_;
+  lane->Submit(call.slot_, state, call.method_->index, ToMonotonicNanos(call.deadline_));
+  core->NoteSubmitted(lane->worker());
+  // Release: pairs with Shutdown's seq_cst load; the push above is done.
+  core->lane_busy(lane->lane_index()).store(0, std::memory_order_release);
+  call.lane_ = nullptr;
+  return CallHandle(core, state);
+}
+
+OutgoingCall::~OutgoingCall() {
+  if (lane_ != nullptr) ReturnSlot();
+}
+
+void OutgoingCall::ReturnSlot() {
+  lane_->ReturnUnsentSlot(slot_, *builder_);
+  lane_->core()->lane_busy(lane_->lane_index()).store(0, std::memory_order_release);
+  lane_ = nullptr;
+}
+
+absl::Status OutgoingCall::BuildFailure(const kj::Exception& e) {
+  absl::Status status;
+  if (builder_.has_value() && builder_->overflowed()) {
+    status = absl::ResourceExhaustedError(
+        absl::StrCat("weft: the request exceeds max_payload_bytes (",
+                     lane_->core()->options().max_payload_bytes, "): ",
+                     e.getDescription().cStr()));
+  } else {
+    status = absl::InvalidArgumentError(
+        absl::StrCat("weft: building the request failed: ", e.getDescription().cStr()));
+  }
+  if (lane_ != nullptr) ReturnSlot();
+  return status;
+}
+
+CallHandle& CallHandle::operator=(CallHandle&& other) noexcept {
+  if (this != &other) {
+    Abandon();
+    core_ = std::move(other.core_);
+    state_ = std::exchange(other.state_, nullptr);
+    failure_ = std::move(other.failure_);
+  }
+  return *this;
+}
+
+bool CallHandle::Ready() const {
+  if (state_ == nullptr) return true;
+  CallState* call = state_;
+  LaneHost* lane = call->lane;
+  // Acquire: pairs with the release stores of phase by the resolver.
+  const uint32_t phase = call->phase.load(std::memory_order_acquire);
+  if (phase == kReadyInSlot || phase == kReady || phase == kTaken) return true;
+  if (phase != kInFlight) return false;  // being resolved right now
+  if (lane->WorkerDone(call)) {
+    uint32_t expected = kInFlight;
+    if (call->phase.compare_exchange_strong(expected, kResolving, std::memory_order_acquire,
+                                            std::memory_order_acquire)) {
+      lane->ResolveFromSlot(call);
+    }
+    return call->phase.load(std::memory_order_acquire) != kEvacuating &&
+           call->phase.load(std::memory_order_acquire) != kResolving;
+  }
+  if (call->deadline != absl::InfiniteFuture() && absl::Now() >= call->deadline) {
+    lane->ResolveEarly(call, absl::DeadlineExceededError("weft: the call's deadline passed"));
+    return true;
+  }
+  return false;
+}
+
+bool CallHandle::WaitUntil(absl::Time until) {
+  if (state_ == nullptr) return true;
+  CallState* call = state_;
+  for (;;) {
+    if (Ready()) {
+      // Transient phases end quickly; wait them out.
+      while (true) {
+        const uint32_t p = call->phase.load(std::memory_order_acquire);
+        if (p != kResolving && p != kEvacuating) break;
+        CpuRelax();
+      }
+      return true;
+    }
+    const absl::Time bound = std::min(until, call->deadline);
+    const uint32_t p = call->phase.load(std::memory_order_acquire);
+    if (p == kResolving || p == kEvacuating) {
+      CpuRelax();
+      continue;
+    }
+    if (!call->lane->WaitWorkerDone(call, bound)) {
+      if (absl::Now() >= call->deadline) continue;  // Ready() resolves it
+      if (absl::Now() >= until) return Ready();
+    }
+  }
+}
+
+absl::StatusOr<ResponseHandle> CallHandle::Take() {
+  if (state_ == nullptr) {
+    if (failure_.ok()) {
+      return absl::FailedPreconditionError("weft: Future::Get() was already called");
+    }
+    absl::Status failure = std::move(failure_);
+    failure_ = absl::OkStatus();
+    return failure;
+  }
+  WaitUntil(absl::InfiniteFuture());
+  CallState* call = std::exchange(state_, nullptr);
+  for (;;) {
+    uint32_t phase = call->phase.load(std::memory_order_acquire);
+    if (phase == kReadyInSlot) {
+      // Acquire: pairs with the release store of kReadyInSlot.
+      if (call->phase.compare_exchange_strong(phase, kTaken, std::memory_order_acquire,
+                                              std::memory_order_acquire)) {
+        return ResponseHandle(std::move(core_), call);
+      }
+      continue;  // an evacuation started; it ends in kReady
+    }
+    if (phase == kReady) {
+      if (call->status.ok()) return ResponseHandle(std::move(core_), call);
+      absl::Status status = call->status;
+      Unref(call);
+      core_.reset();
+      return status;
+    }
+    CpuRelax();
+  }
+}
+
+void CallHandle::Abort() {
+  if (state_ == nullptr) return;
+  state_->lane->ResolveEarly(state_, absl::CancelledError("weft: call aborted by the caller"));
+}
+
+void CallHandle::Abandon() {
+  if (state_ == nullptr) return;
+  CallState* call = std::exchange(state_, nullptr);
+  LaneHost* lane = call->lane;
+  lane->ResolveEarly(call, absl::CancelledError("weft: future destroyed before the call ended"));
+  for (;;) {
+    uint32_t phase = call->phase.load(std::memory_order_acquire);
+    if (phase == kReadyInSlot) {
+      if (call->phase.compare_exchange_strong(phase, kReady, std::memory_order_acquire,
+                                              std::memory_order_acquire)) {
+        lane->ReleaseSlot(call->slot, call->seq);
+        Unref(call);  // the slot's reference
+        break;
+      }
+      continue;
+    }
+    if (phase == kReady) break;
+    CpuRelax();
+  }
+  Unref(call);  // the handle's reference
+  core_.reset();
+}
+
+ResponseHandle& ResponseHandle::operator=(ResponseHandle&& other) noexcept {
+  if (this != &other) {
+    Release();
+    core_ = std::move(other.core_);
+    state_ = std::exchange(other.state_, nullptr);
+  }
+  return *this;
+}
+
+capnp::MessageReader& ResponseHandle::reader() const { return *state_->reader; }
+
+void ResponseHandle::Release() {
+  if (state_ == nullptr) return;
+  CallState* call = std::exchange(state_, nullptr);
+  if (call->phase.load(std::memory_order_acquire) == kTaken) {
+    call->lane->ReleaseSlot(call->slot, call->seq);
+    Unref(call);  // the slot's reference
+  }
+  Unref(call);  // the handle's reference
+  core_.reset();
+}
+
+}  // namespace internal
+}  // namespace weft

@@ -1,0 +1,145 @@
+// The structs that live in a worker's shared-memory region.
+//
+// A region is one mapping per worker:
+//
+//   RegionHeader                       magic, version, geometry, wait words
+//   lane 0 .. lanes-1, each:           (one per host thread bound to the worker)
+//     RingControl                      submit ring head/tail, own cache lines
+//     CallDescriptor[ring_capacity]    the submit ring's entries
+//     SlotShared[slots_per_lane]       per-slot control: segment tables,
+//                                      completion word, abort flag, status
+//     request inline areas             slots_per_lane x request_inline_bytes
+//     response inline areas            slots_per_lane x response_inline_bytes
+//     request heap                     heap_bytes, spill segments (host owns)
+//     response heap                    heap_bytes, spill segments (worker owns)
+//
+// Everything refers to everything else by offset from the region's start:
+// each process maps the region at its own address. These are plain structs
+// (standard layout, lock-free atomics only); processes act on them through
+// local views (RingProducer/RingConsumer, LaneLayout).
+//
+// The host does not trust what a process worker writes: every offset, length
+// and index read back from the region is checked against the geometry the
+// host itself chose (see LaneLayout and the segment checks).
+#ifndef WEFT_RUNTIME_LAYOUT_H_
+#define WEFT_RUNTIME_LAYOUT_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace weft {
+namespace internal {
+
+inline constexpr std::size_t kCacheLine = 64;
+inline constexpr uint64_t kRegionMagic = 0x5446'4557'5446'4557ull;  // "WEFTWEFT"
+inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint32_t kMaxSegments = 16;
+inline constexpr uint32_t kMaxStatusMessage = 512;
+
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+
+// The sizes a region was laid out with. Chosen by the host; a worker checks
+// them against the mapping it was given before using any of them.
+struct Geometry {
+  uint32_t lanes;
+  uint32_t slots_per_lane;
+  uint32_t ring_capacity;  // a power of two >= slots_per_lane
+  uint32_t request_inline_bytes;
+  uint32_t response_inline_bytes;
+  uint32_t reserved;
+  uint64_t heap_bytes;  // each of the two heaps of a lane
+};
+static_assert(std::is_standard_layout_v<Geometry>);
+
+struct RegionHeader {
+  uint64_t magic;
+  uint32_t layout_version;
+  uint32_t header_bytes;
+  uint64_t total_bytes;
+  uint64_t interface_id;  // the Cap'n Proto type id of the served interface
+  uint32_t method_count;
+  uint32_t reserved;
+  Geometry geometry;
+  uint64_t lanes_offset;
+  uint64_t lane_stride;
+
+  // The worker's wait words, on their own line: written by the host on every
+  // submit that finds the worker asleep, and by the worker when it sleeps.
+  alignas(kCacheLine) std::atomic<uint32_t> doorbell;  // futex word the worker sleeps on
+  std::atomic<uint32_t> worker_sleeping;               // 1 while the worker is (about to be) asleep
+  std::atomic<uint32_t> stop;                          // host asks the worker to exit
+  std::atomic<uint32_t> active_lanes;                  // lanes [0, active_lanes) may hold calls
+
+  // Counters the worker keeps (relaxed; for stats only).
+  alignas(kCacheLine) std::atomic<uint64_t> calls_served;
+  std::atomic<uint64_t> sleeps;
+};
+static_assert(std::is_standard_layout_v<RegionHeader>);
+static_assert(alignof(RegionHeader) == kCacheLine);
+
+// The submit ring's indices. head is written by the consumer (worker) only,
+// tail by the producer (host thread) only; each on its own cache line so the
+// two sides do not false-share. Indices run freely and wrap at 2^32; with a
+// power-of-two capacity (<= 2^31) `tail - head` is the fill level at all times.
+struct RingControl {
+  alignas(kCacheLine) std::atomic<uint32_t> head;
+  alignas(kCacheLine) std::atomic<uint32_t> tail;
+};
+static_assert(std::is_standard_layout_v<RingControl>);
+static_assert(sizeof(RingControl) == 2 * kCacheLine);
+
+// One call on the submit ring: the host writes it, the worker reads it.
+struct CallDescriptor {
+  uint32_t slot;          // which slot of this lane holds the request
+  uint32_t seq;           // the call's sequence number on that slot
+  uint32_t method_index;  // dense method index (see MethodInfo::index)
+  uint32_t flags;
+  int64_t deadline_ns;    // CLOCK_MONOTONIC; 0 when the call has no deadline
+};
+static_assert(std::is_trivially_copyable_v<CallDescriptor>);
+static_assert(sizeof(CallDescriptor) == 24);
+
+struct SegmentRef {
+  uint64_t offset;  // from the region's start, in bytes, 8-aligned
+  uint64_t words;
+};
+
+struct SegmentTable {
+  uint32_t count;
+  uint32_t reserved;
+  SegmentRef segments[kMaxSegments];
+};
+static_assert(std::is_trivially_copyable_v<SegmentTable>);
+
+// Per-slot control in shared memory.
+struct SlotShared {
+  // The completion word: the worker stores the call's seq here (release)
+  // once status and response are written; the host waits on it (futex).
+  alignas(kCacheLine) std::atomic<uint32_t> done_seq;
+  // 1 while a host thread sleeps (or is about to) on done_seq.
+  std::atomic<uint32_t> host_waiting;
+  // Raised by the host when the call is aborted or times out.
+  std::atomic<uint32_t> abort;
+  // The seq of the call whose response the host has released: the worker may
+  // reuse that response's heap spans (see ResponseHeap in worker.cc).
+  std::atomic<uint32_t> released_seq;
+
+  // Written by the worker before done_seq.
+  uint32_t status_code;  // absl::StatusCode
+  uint32_t message_length;
+  SegmentTable response;
+  char message[kMaxStatusMessage];
+
+  // Written by the host before the descriptor is published.
+  alignas(kCacheLine) SegmentTable request;
+};
+static_assert(std::is_standard_layout_v<SlotShared>);
+static_assert(sizeof(SlotShared) % kCacheLine == 0);
+
+}  // namespace internal
+}  // namespace weft
+
+#endif  // WEFT_RUNTIME_LAYOUT_H_

@@ -1,0 +1,68 @@
+// PoolOptions: how a weft::Pool is built. Validated by Pool::Create, which
+// returns InvalidArgument naming the bad field.
+#ifndef WEFT_RUNTIME_POOL_OPTIONS_H_
+#define WEFT_RUNTIME_POOL_OPTIONS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "runtime/wait.h"
+
+namespace weft {
+
+enum class WorkerRuntime { kThread, kProcess };
+
+// Which worker a call goes to.
+enum class BalancerKind {
+  kRoundRobin,         // each host thread rotates through the workers
+  kFirstIdle,          // the first worker with nothing queued or running, else round-robin
+  kRandom,             // uniformly at random
+  kFirstIdleOrRandom,  // the first idle worker, else random
+  kLeastBusy,          // fewest calls queued + running
+};
+
+// What a call does when its lane has no free slot.
+enum class QueueFull {
+  kWait,  // wait for a slot, bounded by the call's deadline
+  kFail,  // fail at once with ResourceExhausted
+};
+
+struct PoolOptions {
+  int workers = 1;
+  WorkerRuntime runtime = WorkerRuntime::kThread;
+  BalancerKind balancer = BalancerKind::kRoundRobin;
+
+  // Calls one host thread may have outstanding on one worker.
+  uint32_t slots_per_lane = 256;
+  // Submit ring entries per lane; 0 picks the smallest power of two that
+  // holds slots_per_lane (a larger ring buys nothing: every entry has a slot).
+  uint32_t ring_capacity = 0;
+  // Bytes of each slot's inline request area and inline response area; a
+  // message that outgrows it spills into the lane's heap.
+  uint32_t initial_payload_bytes = 1024;
+  // The largest request or response message. A request beyond it fails with
+  // ResourceExhausted before anything is sent; a response beyond it fails
+  // the call with ResourceExhausted. Each lane reserves this much (sparse,
+  // untouched pages cost nothing) per direction.
+  uint64_t max_payload_bytes = 64ull << 20;
+  // The deadline of calls whose method and CallOptions name none.
+  std::optional<absl::Duration> default_timeout;
+  // How host threads and workers wait before they sleep.
+  SpinPolicy spin;
+  // Host threads that may call into the pool at the same time (each binds a
+  // lane per worker while it lives).
+  uint32_t max_host_threads = 64;
+  QueueFull queue_full = QueueFull::kWait;
+};
+
+enum class ShutdownMode {
+  kDrain,          // finish every queued and running call
+  kCancelPending,  // resolve every outstanding call with Cancelled
+};
+
+}  // namespace weft
+
+#endif  // WEFT_RUNTIME_POOL_OPTIONS_H_

@@ -1,0 +1,195 @@
+#include "runtime/region.h"
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/spsc_ring.h"
+
+namespace weft {
+namespace internal {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+constexpr uint64_t RoundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+
+absl::Status Errno(const char* what) {
+  return absl::InternalError(absl::StrCat("weft: ", what, ": ", std::strerror(errno)));
+}
+
+struct LaneParts {
+  uint64_t ring_control, descriptors, slots, request_inline, response_inline, request_heap,
+      response_heap, stride;
+};
+
+LaneParts Parts(const Geometry& g) {
+  LaneParts p;
+  uint64_t at = 0;
+  p.ring_control = at;
+  at += sizeof(RingControl);
+  p.descriptors = at;
+  at = RoundUp(at + uint64_t{g.ring_capacity} * sizeof(CallDescriptor), kCacheLine);
+  p.slots = at;
+  at += uint64_t{g.slots_per_lane} * sizeof(SlotShared);
+  p.request_inline = at;
+  at = RoundUp(at + uint64_t{g.slots_per_lane} * g.request_inline_bytes, kCacheLine);
+  p.response_inline = at;
+  at = RoundUp(at + uint64_t{g.slots_per_lane} * g.response_inline_bytes, kPage);
+  p.request_heap = at;
+  at += g.heap_bytes;
+  p.response_heap = at;
+  at += g.heap_bytes;
+  p.stride = RoundUp(at, kPage);
+  return p;
+}
+
+}  // namespace
+
+absl::Status CheckGeometry(const Geometry& g) {
+  if (g.lanes == 0 || g.lanes > 4096) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("weft: lanes (max_host_threads) must be in [1, 4096], got ", g.lanes));
+  }
+  if (g.slots_per_lane == 0 || g.slots_per_lane > 65536) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("weft: slots_per_lane must be in [1, 65536], got ", g.slots_per_lane));
+  }
+  if (!IsPowerOfTwo(g.ring_capacity) || g.ring_capacity < g.slots_per_lane ||
+      g.ring_capacity > (1u << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "weft: ring_capacity must be a power of two in [slots_per_lane, 2^20], got ",
+        g.ring_capacity));
+  }
+  for (uint32_t bytes : {g.request_inline_bytes, g.response_inline_bytes}) {
+    if (bytes < 64 || bytes % 8 != 0 || bytes > (1u << 20)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "weft: initial_payload_bytes must be a multiple of 8 in [64, 1 MiB], got ", bytes));
+    }
+  }
+  if (g.heap_bytes % kPage != 0 || g.heap_bytes > (uint64_t{1} << 36)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("weft: heap bytes must be page-aligned and at most 64 GiB, got ",
+                     g.heap_bytes));
+  }
+  if (RegionBytes(g) > (uint64_t{1} << 44)) {
+    return absl::InvalidArgumentError("weft: region would exceed 16 TiB; lower max_host_threads, "
+                                      "slots_per_lane or max_payload_bytes");
+  }
+  return absl::OkStatus();
+}
+
+uint64_t LaneStride(const Geometry& g) { return Parts(g).stride; }
+uint64_t LanesOffset() { return RoundUp(sizeof(RegionHeader), kPage); }
+uint64_t RegionBytes(const Geometry& g) { return LanesOffset() + g.lanes * LaneStride(g); }
+
+LaneLayout LaneAt(const Geometry& g, uint32_t lane) {
+  const LaneParts p = Parts(g);
+  const uint64_t start = LanesOffset() + uint64_t{lane} * p.stride;
+  return LaneLayout{start,
+                    start + p.ring_control,
+                    start + p.descriptors,
+                    start + p.slots,
+                    start + p.request_inline,
+                    start + p.response_inline,
+                    start + p.request_heap,
+                    start + p.response_heap};
+}
+
+absl::StatusOr<Region> Region::Create(const Geometry& geometry, uint64_t interface_id,
+                                      uint32_t method_count) {
+  if (absl::Status s = CheckGeometry(geometry); !s.ok()) return s;
+  const uint64_t bytes = RegionBytes(geometry);
+  Region region;
+  region.fd_ = memfd_create("weft-region", MFD_CLOEXEC);
+  if (region.fd_ < 0) return Errno("memfd_create");
+  if (ftruncate(region.fd_, static_cast<off_t>(bytes)) != 0) return Errno("ftruncate");
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, region.fd_, 0);
+  if (p == MAP_FAILED) return Errno("mmap");
+  region.base_ = static_cast<char*>(p);
+  region.size_ = bytes;
+
+  // A fresh memfd reads as zeros: every atomic starts at 0, which is each
+  // one's initial state. The header's atomics are created in place.
+  RegionHeader* h = new (region.base_) RegionHeader{};
+  h->magic = kRegionMagic;
+  h->layout_version = kLayoutVersion;
+  h->header_bytes = sizeof(RegionHeader);
+  h->total_bytes = bytes;
+  h->interface_id = interface_id;
+  h->method_count = method_count;
+  h->geometry = geometry;
+  h->lanes_offset = LanesOffset();
+  h->lane_stride = LaneStride(geometry);
+  return region;
+}
+
+absl::Status Region::Validate(const char* base, uint64_t mapped_bytes) {
+  if (mapped_bytes < sizeof(RegionHeader)) {
+    return absl::InvalidArgumentError("weft: region is smaller than its header");
+  }
+  const RegionHeader* h = reinterpret_cast<const RegionHeader*>(base);
+  if (h->magic != kRegionMagic) {
+    return absl::InvalidArgumentError("weft: region header has a bad magic number");
+  }
+  if (h->layout_version != kLayoutVersion || h->header_bytes != sizeof(RegionHeader)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "weft: region layout version ", h->layout_version, " (header ", h->header_bytes,
+        " bytes) does not match this build's version ", kLayoutVersion, " (",
+        sizeof(RegionHeader), " bytes)"));
+  }
+  const Geometry g = h->geometry;
+  if (absl::Status s = CheckGeometry(g); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("weft: region header geometry: ", s.message()));
+  }
+  if (h->total_bytes != mapped_bytes || RegionBytes(g) != mapped_bytes ||
+      h->lanes_offset != LanesOffset() || h->lane_stride != LaneStride(g)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("weft: region header sizes do not match the mapping (header says ",
+                     h->total_bytes, " bytes, mapping has ", mapped_bytes, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Region> Region::Map(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return Errno("fstat region");
+  const uint64_t bytes = static_cast<uint64_t>(st.st_size);
+  if (bytes < sizeof(RegionHeader)) {
+    return absl::InvalidArgumentError("weft: region file is smaller than its header");
+  }
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return Errno("mmap region");
+  Region region;
+  region.base_ = static_cast<char*>(p);
+  region.size_ = bytes;
+  if (absl::Status s = Validate(region.base_, bytes); !s.ok()) return s;
+  return region;
+}
+
+Region::Region(Region&& other) noexcept
+    : base_(std::exchange(other.base_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      fd_(std::exchange(other.fd_, -1)) {}
+
+Region& Region::operator=(Region&& other) noexcept {
+  if (this != &other) {
+    this->~Region();
+    new (this) Region(std::move(other));
+  }
+  return *this;
+}
+
+Region::~Region() {
+  if (base_ != nullptr) munmap(base_, size_);
+  if (fd_ >= 0) close(fd_);
+}
+
+}  // namespace internal
+}  // namespace weft

@@ -1,0 +1,79 @@
+// A worker's shared-memory region: one mapping holding its lanes.
+//
+//   absl::StatusOr<Region> r = Region::Create(geometry, interface_id, method_count);
+//   LaneLayout lane = r->lane(0);           // offsets of lane 0's parts
+//   // hand r->fd() to a process worker; it calls Region::Map(fd).
+//
+// Create makes an anonymous memfd (MFD_CLOEXEC; a process worker gets it
+// explicitly), sizes it, maps it MAP_SHARED and writes the header. The file
+// is sparse: untouched heap pages cost no memory. Map/Validate check the
+// header (magic, layout version, sizes, recomputed layout) before anything in
+// the region is used; a mismatch is a clear InvalidArgument.
+//
+// Thread safety: thread-compatible; the memory it maps is shared and is
+// accessed only through the atomics and protocols described in layout.h.
+#ifndef WEFT_RUNTIME_REGION_H_
+#define WEFT_RUNTIME_REGION_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "runtime/layout.h"
+
+namespace weft {
+namespace internal {
+
+// Where one lane's parts are, as region offsets.
+struct LaneLayout {
+  uint64_t start;
+  uint64_t ring_control;
+  uint64_t descriptors;
+  uint64_t slots;
+  uint64_t request_inline;   // slot i's area: + i * request_inline_bytes
+  uint64_t response_inline;  // slot i's area: + i * response_inline_bytes
+  uint64_t request_heap;
+  uint64_t response_heap;
+};
+
+// Checks a geometry and fills in the derived sizes: lane stride and total.
+absl::Status CheckGeometry(const Geometry& geometry);
+uint64_t LaneStride(const Geometry& geometry);
+uint64_t LanesOffset();
+uint64_t RegionBytes(const Geometry& geometry);
+LaneLayout LaneAt(const Geometry& geometry, uint32_t lane);
+
+class Region {
+ public:
+  static absl::StatusOr<Region> Create(const Geometry& geometry, uint64_t interface_id,
+                                       uint32_t method_count);
+  // Maps the region behind `fd` (not taken over: the caller keeps it) and
+  // validates its header.
+  static absl::StatusOr<Region> Map(int fd);
+  // Validates a region header against the mapping's size.
+  static absl::Status Validate(const char* base, uint64_t mapped_bytes);
+
+  Region() = default;
+  Region(Region&& other) noexcept;
+  Region& operator=(Region&& other) noexcept;
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+  ~Region();
+
+  char* base() const { return base_; }
+  uint64_t size() const { return size_; }
+  int fd() const { return fd_; }  // -1 for a region mapped from someone else's fd
+  RegionHeader* header() const { return reinterpret_cast<RegionHeader*>(base_); }
+  const Geometry& geometry() const { return header()->geometry; }
+  LaneLayout lane(uint32_t i) const { return LaneAt(geometry(), i); }
+
+ private:
+  char* base_ = nullptr;
+  uint64_t size_ = 0;
+  int fd_ = -1;  // owned when >= 0
+};
+
+}  // namespace internal
+}  // namespace weft
+
+#endif  // WEFT_RUNTIME_REGION_H_

@@ -1,0 +1,50 @@
+#include "runtime/span_allocator.h"
+
+#include <iterator>
+
+
+
+namespace weft {
+namespace internal {
+
+SpanAllocator::SpanAllocator(uint64_t size) : size_(size), free_units_(size) {
+  if (size > 0) free_.emplace(0, size);
+}
+
+std::optional<uint64_t> SpanAllocator::Allocate(uint64_t length) {
+  for (auto it = free_.begin(); it != free_.end(); ++it) {
+    if (it->second < length) continue;
+    const uint64_t offset = it->first;
+    const uint64_t rest = it->second - length;
+    free_.erase(it);
+    if (rest > 0) free_.emplace(offset + length, rest);
+    free_units_ -= length;
+    return offset;
+  }
+  return std::nullopt;
+}
+
+void SpanAllocator::Free(uint64_t offset, uint64_t length) {
+  auto next = free_.lower_bound(offset);
+  // Merge with the span that ends where this one starts.
+  if (next != free_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second == offset) {
+      offset = prev->first;
+      length += prev->second;
+      free_units_ -= prev->second;
+      free_.erase(prev);
+    }
+  }
+  // Merge with the span that starts where this one ends.
+  if (next != free_.end() && offset + length == next->first) {
+    length += next->second;
+    free_units_ -= next->second;
+    free_.erase(next);
+  }
+  free_units_ += length;
+  free_.emplace(offset, length);
+}
+
+}  // namespace internal
+}  // namespace weft

@@ -1,0 +1,45 @@
+// SpanAllocator: first-fit allocation of contiguous spans inside a fixed
+// range, for the large Cap'n Proto segments that spill out of a call slot.
+//
+//   SpanAllocator heap(/*size=*/1 << 20);
+//   std::optional<uint64_t> at = heap.Allocate(4096);   // an offset in [0, size)
+//   heap.Free(*at, 4096);
+//
+// Only the bookkeeping lives here (process-local); the memory it hands out
+// is in shared memory and is addressed by offset. Adjacent free spans merge.
+//
+// Thread safety: thread-compatible. Each heap has exactly one owner: the
+// host thread that owns a lane (requests) or the worker (responses).
+#ifndef WEFT_RUNTIME_SPAN_ALLOCATOR_H_
+#define WEFT_RUNTIME_SPAN_ALLOCATOR_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+
+namespace weft {
+namespace internal {
+
+class SpanAllocator {
+ public:
+  explicit SpanAllocator(uint64_t size);
+
+  // The offset of `length` free units, or nullopt when no free span is long
+  // enough. `length` must be > 0.
+  [[nodiscard]] std::optional<uint64_t> Allocate(uint64_t length);
+  // Returns a span given out by Allocate (same offset and length).
+  void Free(uint64_t offset, uint64_t length);
+
+  uint64_t size() const { return size_; }
+  uint64_t free_units() const { return free_units_; }
+
+ private:
+  uint64_t size_;
+  uint64_t free_units_;
+  std::map<uint64_t, uint64_t> free_;  // offset -> length; disjoint, never adjacent
+};
+
+}  // namespace internal
+}  // namespace weft
+
+#endif  // WEFT_RUNTIME_SPAN_ALLOCATOR_H_

@@ -1,0 +1,60 @@
+// The host-side base of every generated weft::Stub<I>.
+//
+// capnpc-weft generates, for each interface I, `weft::Stub<I>` deriving from
+// internal::StubBase, with per method a builder form (a callable that fills
+// the params in place in shared memory) and, where every param is a scalar,
+// an enum, Text or Data, a flat form taking them as arguments:
+//
+//   weft::Stub<quickstart::Math> math = pool->stub();
+//   auto a = math.square(7);                                         // flat
+//   auto b = math.hypot([](auto p) { p.setX(3); p.setY(4); });      // builder
+//
+// Thread safety: thread-safe. A stub may be copied and called from any
+// number of threads at once; each host thread gets its own lanes, so the hot
+// path takes no lock.
+#ifndef WEFT_RUNTIME_STUB_H_
+#define WEFT_RUNTIME_STUB_H_
+
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "runtime/call_options.h"
+#include "runtime/future.h"
+#include "runtime/interface.h"
+#include "runtime/outgoing_call.h"
+
+namespace weft {
+namespace internal {
+
+class StubBase {
+ public:
+  // An unbound stub: every call resolves FailedPrecondition.
+  StubBase() = default;
+  explicit StubBase(std::shared_ptr<HostCore> core) : core_(std::move(core)) {}
+
+ protected:
+  // Reserves a slot, lets `fill` build the params in place, and sends the
+  // call. `fill` is called at most once, before Invoke returns, and is not
+  // kept. Anything that goes wrong becomes the future's status.
+  template <typename Params, typename Results, typename Fill>
+  Future<Results> Invoke(const MethodInfo& method, Fill&& fill, const CallOptions& options) {
+    OutgoingCall call;
+    absl::Status begun = BeginCall(core_.get(), method, options, call);
+    if (!begun.ok()) return Future<Results>(CallHandle(std::move(begun)));
+    try {
+      fill(call.message().initRoot<Params>());
+    } catch (const kj::Exception& e) {
+      return Future<Results>(CallHandle(call.BuildFailure(e)));
+    }
+    return Future<Results>(SubmitCall(core_, call));
+  }
+
+ private:
+  std::shared_ptr<HostCore> core_;
+};
+
+}  // namespace internal
+}  // namespace weft
+
+#endif  // WEFT_RUNTIME_STUB_H_

@@ -1,0 +1,78 @@
+// Adaptive waiting: spin with a pause instruction, then yield, then sleep on
+// a 32-bit futex word in shared memory (so it works across processes).
+//
+//   SpinPolicy policy;
+//   bool ok = AdaptiveWait(policy, [&] { return ready(); },
+//                          /*sleep=*/[&] { ... advertise, re-check, FutexWait ... },
+//                          deadline);
+//
+// The sleeping side follows one protocol everywhere (worker doorbell, call
+// completion words): it advertises itself (a flag, seq_cst), re-checks its
+// condition, and only then calls FutexWait with the word's value read before
+// the re-check. The waking side publishes its data, issues a seq_cst fence,
+// and calls FutexWake only if a sleeper is advertised. Either the sleeper's
+// re-check sees the data, or the waker sees the flag (both are ordered in the
+// single seq_cst order), so no wake-up is lost and a waker with nobody asleep
+// makes no syscall.
+//
+// Thread safety: the functions are thread-safe.
+#ifndef WEFT_RUNTIME_WAIT_H_
+#define WEFT_RUNTIME_WAIT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace weft {
+
+// How long a waiter polls before it sleeps. Counted in polls, not time: a
+// poll is one check of the condition.
+struct SpinPolicy {
+  uint32_t spin_polls = 4096;   // with a pause instruction between polls
+  uint32_t yield_polls = 64;    // with sched_yield between polls
+};
+
+namespace internal {
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// FUTEX_WAIT on a shared (not process-private) word: sleeps while *word ==
+// expected, until woken, `until` passes, or a spurious wake-up. Returns
+// false when `until` passed.
+bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected, absl::Time until);
+// Wakes up to `count` sleepers on `word`.
+void FutexWake(std::atomic<uint32_t>* word, int count);
+
+// Monotonic clock in nanoseconds (CLOCK_MONOTONIC), the clock deadlines in
+// shared memory use.
+int64_t MonotonicNanos();
+int64_t ToMonotonicNanos(absl::Time t);  // 0 for InfiniteFuture
+
+// Polls `done()` per `policy`, spinning then yielding; returns true as soon
+// as it holds, false after the polls run out (the caller then sleeps).
+template <typename Done>
+bool SpinThenYield(const SpinPolicy& policy, Done&& done) {
+  for (uint32_t i = 0; i < policy.spin_polls; ++i) {
+    if (done()) return true;
+    CpuRelax();
+  }
+  for (uint32_t i = 0; i < policy.yield_polls; ++i) {
+    if (done()) return true;
+    std::this_thread::yield();
+  }
+  return done();
+}
+
+}  // namespace internal
+}  // namespace weft
+
+#endif  // WEFT_RUNTIME_WAIT_H_

@@ -1,0 +1,72 @@
+// WorkerLoop: the serving side of one worker, over one region.
+//
+//   WorkerLoop loop(region_base, region_bytes, &impl, spin, max_payload_words);
+//   if (loop.Start().ok()) loop.Run();   // returns once the host sets `stop`
+//                                        // and every ring is drained
+//
+// It polls the submit rings of the region's active lanes, opens each request
+// in place, runs the skeleton method with the response built in place, and
+// publishes the completion on the slot's done_seq word (waking the host only
+// if it sleeps). With nothing to do it spins, yields, then sleeps on the
+// region's doorbell futex.
+//
+// The worker trusts nothing it reads from the region more than it must:
+// descriptors and segment tables are checked against the geometry, so a
+// corrupt request fails that call with InvalidArgument.
+//
+// Thread safety: one thread (or process) runs a loop; it is the consumer of
+// every submit ring in the region.
+#ifndef WEFT_RUNTIME_WORKER_H_
+#define WEFT_RUNTIME_WORKER_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "runtime/layout.h"
+#include "runtime/region.h"
+#include "runtime/region_message.h"
+#include "runtime/skeleton.h"
+#include "runtime/span_allocator.h"
+#include "runtime/spsc_ring.h"
+#include "runtime/wait.h"
+
+namespace weft {
+namespace internal {
+
+class WorkerLoop {
+ public:
+  // Not owned: `base` (a validated region of `bytes`) and `impl` outlive
+  // the loop.
+  WorkerLoop(char* base, uint64_t bytes, SkeletonBase* impl, SpinPolicy spin,
+             uint64_t max_payload_words);
+  ~WorkerLoop();
+
+  // Checks the region against the skeleton and runs impl->OnStart().
+  absl::Status Start();
+  // Serves until the host sets `stop` and the rings are empty.
+  void Run();
+
+ private:
+  struct LaneWorker;
+
+  bool PollOnce();
+  void Serve(LaneWorker& lane, const CallDescriptor& descriptor);
+  void Sleep();
+  LaneWorker& lane(uint32_t i);
+
+  char* base_;
+  uint64_t bytes_;
+  RegionHeader* header_;
+  Geometry geometry_;
+  SkeletonBase* impl_;
+  SpinPolicy spin_;
+  uint64_t max_payload_words_;
+  std::vector<std::unique_ptr<LaneWorker>> lanes_;
+};
+
+}  // namespace internal
+}  // namespace weft
+
+#endif  // WEFT_RUNTIME_WORKER_H_
