@@ -1,0 +1,87 @@
+// The wake-up protocol under stress: a lost wake-up makes this test hang
+// (and fail by the test runner's timeout), never pass.
+#include "runtime/wait.h"
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include "gtest/gtest.h"
+
+namespace weft::internal {
+namespace {
+
+// A one-word mailbox with the sleep protocol of wait.h: the receiver
+// advertises itself, re-checks, then sleeps on the word.
+struct Mailbox {
+  std::atomic<uint32_t> value{0};
+  std::atomic<uint32_t> sleeping{0};
+
+  void Post(uint32_t v) {
+    value.store(v, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (sleeping.load(std::memory_order_relaxed) != 0) FutexWake(&value, 1);
+  }
+
+  void AwaitAtLeast(uint32_t v, const SpinPolicy& policy) {
+    if (SpinThenYield(policy, [&] { return value.load(std::memory_order_acquire) >= v; })) return;
+    for (;;) {
+      sleeping.store(1, std::memory_order_seq_cst);
+      const uint32_t seen = value.load(std::memory_order_seq_cst);
+      if (seen >= v) break;
+      FutexWait(&value, seen, absl::InfiniteFuture());
+    }
+    sleeping.store(0, std::memory_order_relaxed);
+  }
+};
+
+TEST(AdaptiveWait, PingPongWithoutSpinNeverLosesAWakeUp) {
+  // No spinning: every hand-off goes through the sleep path, the one that
+  // could lose a wake-up.
+  SpinPolicy policy{.spin_polls = 0, .yield_polls = 0};
+  constexpr uint32_t kRounds = 20'000;
+  Mailbox ping, pong;
+  std::thread other([&] {
+    for (uint32_t i = 1; i <= kRounds; ++i) {
+      ping.AwaitAtLeast(i, policy);
+      pong.Post(i);
+    }
+  });
+  for (uint32_t i = 1; i <= kRounds; ++i) {
+    ping.Post(i);
+    pong.AwaitAtLeast(i, policy);
+  }
+  other.join();
+  EXPECT_EQ(pong.value.load(), kRounds);
+}
+
+TEST(AdaptiveWait, MixedSpinAndSleepPingPong) {
+  SpinPolicy policy{.spin_polls = 8, .yield_polls = 1};
+  constexpr uint32_t kRounds = 50'000;
+  Mailbox ping, pong;
+  std::thread other([&] {
+    for (uint32_t i = 1; i <= kRounds; ++i) {
+      ping.AwaitAtLeast(i, policy);
+      pong.Post(i);
+    }
+  });
+  for (uint32_t i = 1; i <= kRounds; ++i) {
+    ping.Post(i);
+    pong.AwaitAtLeast(i, policy);
+  }
+  other.join();
+  EXPECT_EQ(pong.value.load(), kRounds);
+}
+
+TEST(FutexWait, ReturnsAtOnceWhenTheValueDiffers) {
+  std::atomic<uint32_t> word{5};
+  EXPECT_TRUE(FutexWait(&word, 4, absl::InfiniteFuture()));  // EAGAIN path
+}
+
+TEST(FutexWait, ReportsAPassedDeadline) {
+  std::atomic<uint32_t> word{5};
+  EXPECT_FALSE(FutexWait(&word, 5, absl::Now() - absl::Seconds(1)));
+}
+
+}  // namespace
+}  // namespace weft::internal
