@@ -1,0 +1,98 @@
+// The pool tests' skeleton, with a gate the test controls.
+#ifndef WEFT_TESTS_POOL_TEST_SERVICE_IMPL_H_
+#define WEFT_TESTS_POOL_TEST_SERVICE_IMPL_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "tests/pool/test_service.weft.h"
+
+namespace weft_test {
+
+inline uint64_t Checksum(capnp::Data::Reader data) {
+  uint64_t sum = 1469598103934665603ull;
+  for (kj::byte b : data) sum = (sum ^ b) * 1099511628211ull;
+  return sum;
+}
+
+// Holds `gated` calls until opened. entered() counts calls that reached it.
+class Gate {
+ public:
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void WaitEntered(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return entered_ >= n; });
+  }
+  // Returns true if the call was aborted while it waited.
+  template <typename Aborted>
+  bool Pass(Aborted aborted) {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    while (!open_) {
+      if (aborted()) return true;
+      // Aborts are flags in shared memory, not signals: look again soon.
+      cv_.wait_for(lock, std::chrono::milliseconds(1));
+    }
+    return false;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  int entered_ = 0;
+};
+
+class TestServiceImpl final : public weft::Skeleton<TestService> {
+ public:
+  TestServiceImpl(uint32_t index, Gate* gate) : index_(index), gate_(gate) {}
+
+  absl::Status square(SquareCall& call) override {
+    const int64_t v = call.params().getValue();
+    call.results().setResult(v * v);
+    return absl::OkStatus();
+  }
+  absl::Status echo(EchoCall& call) override {
+    capnp::Data::Reader data = call.params().getData();
+    call.results().setChecksum(Checksum(data));
+    call.results().setData(data);
+    return absl::OkStatus();
+  }
+  absl::Status fail(FailCall& call) override {
+    return absl::Status(static_cast<absl::StatusCode>(call.params().getCode()),
+                        call.params().getMessage().cStr());
+  }
+  absl::Status throwError(ThrowErrorCall& call) override {
+    throw std::runtime_error(call.params().getMessage().cStr());
+  }
+  absl::Status makeBlob(MakeBlobCall& call) override {
+    capnp::Data::Builder blob = call.results().initBlob(call.params().getSize());
+    for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<kj::byte>(i % 251);
+    return absl::OkStatus();
+  }
+  absl::Status gated(GatedCall& call) override {
+    call.results().setWasAborted(gate_->Pass([&] { return call.aborted(); }));
+    return absl::OkStatus();
+  }
+  absl::Status whoAmI(WhoAmICall& call) override {
+    call.results().setWorker(index_);
+    return absl::OkStatus();
+  }
+
+ private:
+  uint32_t index_;
+  Gate* gate_;
+};
+
+}  // namespace weft_test
+
+#endif  // WEFT_TESTS_POOL_TEST_SERVICE_IMPL_H_
