@@ -51,10 +51,12 @@ class RingProducer {
   RingProducer(RingControl* control, T* entries, uint32_t capacity)
       : control_(control), entries_(entries), mask_(capacity - 1) {
     WEFT_CHECK(IsPowerOfTwo(capacity) && capacity <= (1u << 31));
-    // Relaxed: the view is built before (or handed over with) the
-    // happens-before that makes the ring usable by this thread.
+    // Relaxed: tail is only ever written by the producer side, which this
+    // view now is (a hand-over carries its own happens-before).
     tail_ = control_->tail.load(std::memory_order_relaxed);
-    head_cache_ = control_->head.load(std::memory_order_relaxed);
+    // Acquire: pairs with the consumer's release store of head, as in
+    // TryEmplaceNoPublish: entries below it are free to reuse.
+    head_cache_ = control_->head.load(std::memory_order_acquire);
   }
 
   uint32_t capacity() const { return mask_ + 1; }
@@ -119,9 +121,12 @@ class RingConsumer {
   RingConsumer(RingControl* control, T* entries, uint32_t capacity)
       : control_(control), entries_(entries), mask_(capacity - 1) {
     WEFT_CHECK(IsPowerOfTwo(capacity) && capacity <= (1u << 31));
-    // Relaxed: see RingProducer's constructor.
+    // Relaxed: head is only ever written by the consumer side, which this
+    // view now is.
     head_ = control_->head.load(std::memory_order_relaxed);
-    tail_cache_ = control_->tail.load(std::memory_order_relaxed);
+    // Acquire: pairs with the producer's release store of tail in Publish();
+    // entries published before this view was built are fully written.
+    tail_cache_ = control_->tail.load(std::memory_order_acquire);
   }
 
   uint32_t capacity() const { return mask_ + 1; }
