@@ -191,7 +191,7 @@ void WorkerLoop::Serve(LaneWorker& l, const CallDescriptor& d) {
   }
   slot.status_code = static_cast<uint32_t>(status.code());
   const size_t length = std::min<size_t>(status.message().size(), kMaxStatusMessage);
-  std::memcpy(slot.message, status.message().data(), length);
+  if (length > 0) std::memcpy(slot.message, status.message().data(), length);
   slot.message_length = static_cast<uint32_t>(length);
   // Relaxed: a statistics counter.
   header_->calls_served.fetch_add(1, std::memory_order_relaxed);
