@@ -57,6 +57,7 @@ namespace schema = ::capnp::schema;
 constexpr uint64_t kCxxNamespaceId = 0xb9c6f99ebf805f2cull;  // /capnp/c++.capnp namespace
 constexpr uint64_t kCxxNameId = 0xf264a779fef191ceull;       // /capnp/c++.capnp name
 constexpr uint64_t kAbortableId = 0x9df0aa79230e8d3eull;     // /schema/weft.capnp abortable
+constexpr uint64_t kDefaultOnTimeoutId = 0xe3a4c7b19d2f6051ull;  // ... defaultOnTimeout
 constexpr uint64_t kTimeoutMsId = 0xd56cefed1852b481ull;     // /schema/weft.capnp timeoutMs
 
 // Must match WEFT_CODEGEN_ABI_VERSION in runtime/interface.h.
@@ -194,6 +195,7 @@ struct MethodText {
   uint16_t ordinal = 0;
   bool abortable = false;
   uint32_t timeout_ms = 0;
+  bool default_on_timeout = false;
   std::string doc;                           // the schema doc comment, raw
   std::optional<std::vector<FlatArg>> flat;  // absent: no flat form
 };
@@ -460,6 +462,8 @@ class Generator {
       m.declaring_id = node.getId();
       m.ordinal = method.getOrdinal();
       m.abortable = FindAnnotation(proto.getAnnotations(), kAbortableId).has_value();
+      m.default_on_timeout =
+          FindAnnotation(proto.getAnnotations(), kDefaultOnTimeoutId).has_value();
       if (std::optional<schema::Value::Reader> timeout =
               FindAnnotation(proto.getAnnotations(), kTimeoutMsId)) {
         m.timeout_ms = timeout->getUint32();
@@ -516,7 +520,8 @@ class Generator {
         text.traits += "      {" + std::to_string(m.index) + ", \"" + m.schema_name + "\", \"" +
                        m.declaring_name + "\", " + Hex(m.declaring_id) + ", " +
                        std::to_string(m.ordinal) + ", " + (m.abortable ? "true" : "false") + ", " +
-                       std::to_string(m.timeout_ms) + "},\n";
+                       std::to_string(m.timeout_ms) + ", " +
+                       (m.default_on_timeout ? "true" : "false") + "},\n";
       }
       text.traits += "  }};\n";
     }

@@ -20,7 +20,9 @@
 #ifndef WEFT_RUNTIME_FUTURE_H_
 #define WEFT_RUNTIME_FUTURE_H_
 
+#include <functional>
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -85,6 +87,8 @@ class CallHandle {
   absl::StatusOr<ResponseHandle> Take();
   // Cancels: the caller gets Cancelled, the worker sees aborted().
   void Abort();
+  // Hands the call to `run` once it has resolved (see Future::Then).
+  void Then(std::function<void(CallHandle)> run) &&;
 
  private:
   void Abandon();
@@ -142,6 +146,21 @@ class [[nodiscard]] Future {
   // Cancels the call: Get() returns Cancelled (unless it already resolved),
   // and the worker's call.aborted() becomes true.
   void Abort() { handle_.Abort(); }
+
+  // Calls `callback(absl::StatusOr<Response<R>>)` once the call resolves,
+  // consuming the future. The callback runs on this thread, before Then
+  // returns, if the call has already resolved; otherwise on the pool's
+  // continuation thread (one per pool, started on first use) — never on a
+  // worker. Keep callbacks short: they run one after another. Every
+  // callback runs exactly once, at the latest when the pool shuts down.
+  template <typename F>
+  void Then(F&& callback) && {
+    auto shared = std::make_shared<std::decay_t<F>>(std::forward<F>(callback));
+    std::move(handle_).Then([shared](internal::CallHandle handle) {
+      Future<R> resolved(std::move(handle));
+      (*shared)(resolved.Get());
+    });
+  }
 
  private:
   internal::CallHandle handle_;

@@ -134,14 +134,8 @@ bool LaneHost::ReclaimFinished() {
     // Acquire: pairs with the done_seq release store of the worker.
     const bool done = slots_[i].done_seq.load(std::memory_order_acquire) == host.seq;
     if (!done) continue;
-    // Acquire: pairs with the release store in ResolveEarly.
-    if (host.orphaned.load(std::memory_order_acquire) != 0) {
-      host.orphaned.store(0, std::memory_order_relaxed);
-      ReleaseSlot(i, host.seq);
-      Unref(call);
-      freed = true;
-      continue;
-    }
+    // Relaxed: ReclaimOrphans below decides with acquire.
+    if (host.orphan.load(std::memory_order_relaxed) != nullptr) continue;
     uint32_t phase = call->phase.load(std::memory_order_acquire);
     if (phase == kInFlight) {
       uint32_t expected = kInFlight;
@@ -154,6 +148,7 @@ bool LaneHost::ReclaimFinished() {
     }
     if (phase == kReadyInSlot && Evacuate(call)) freed = true;
   }
+  if (ReclaimOrphans() > 0) freed = true;
   // Failed calls release their slot while resolving.
   for (uint32_t w = 0; w < free_words_ && !freed; ++w) {
     // Relaxed: a hint; AcquireSlot re-reads with acquire.
@@ -235,6 +230,8 @@ CallState* LaneHost::NewCall() {
 
 void LaneHost::FreeCall(CallState* call) {
   call->status = absl::OkStatus();
+  call->on_timeout = OnTimeout();
+  call->holds_abort_slot = false;
   call->reader.reset();
   call->copy = nullptr;
   call->segment_count = 0;
@@ -251,8 +248,7 @@ void LaneHost::Submit(uint32_t slot, CallState* call, uint32_t method_index, int
   SlotShared& shared = slots_[slot];
   host.seq = host.seq == UINT32_MAX ? 1 : host.seq + 1;
   host.call = call;
-  // Relaxed: the release store of the ring's tail below publishes these.
-  host.orphaned.store(0, std::memory_order_relaxed);
+  // Relaxed: the release store of the ring's tail below publishes it.
   shared.abort.store(0, std::memory_order_relaxed);
   call->lane = this;
   call->slot = slot;
@@ -267,10 +263,10 @@ void LaneHost::Submit(uint32_t slot, CallState* call, uint32_t method_index, int
   if (!ring_.TryPush(descriptor)) {
     uint32_t expected = kInFlight;
     call->phase.compare_exchange_strong(expected, kResolving, std::memory_order_acquire);
+    LeftInFlight(call);
     call->status = absl::DataLossError(absl::StrCat(
         "weft: worker ", worker_, " corrupted its submit ring (it claims to be full)"));
     call->phase.store(kReady, std::memory_order_release);
-    host.orphaned.store(0, std::memory_order_relaxed);
     ReleaseSlot(slot, host.seq);
     Unref(call);
     return;
@@ -345,7 +341,15 @@ bool LaneHost::WaitSlotDone(uint32_t slot, uint32_t seq, const CallState* call,
   }
 }
 
+void LaneHost::LeftInFlight(CallState* call) {
+  if (call->holds_abort_slot) {
+    call->holds_abort_slot = false;
+    core_->ReleaseAbortSlot();
+  }
+}
+
 void LaneHost::ResolveFromSlot(CallState* call) {
+  LeftInFlight(call);
   SlotShared& shared = slots_[call->slot];
   // The caller saw done_seq == seq with acquire: the worker's writes below
   // are visible. A process worker is not trusted: copy, then check.
@@ -420,18 +424,46 @@ bool LaneHost::Evacuate(CallState* call) {
 }
 
 bool LaneHost::ResolveEarly(CallState* call, absl::Status status) {
+  return ResolveEarlyWith(call, std::move(status), /*default_result=*/false);
+}
+
+bool LaneHost::ResolveDeadline(CallState* call) {
+  switch (call->on_timeout.kind()) {
+    case OnTimeout::Kind::kDefaultResult:
+      return ResolveEarlyWith(call, absl::OkStatus(), /*default_result=*/true);
+    case OnTimeout::Kind::kStatus:
+      return ResolveEarlyWith(call, call->on_timeout.status(), false);
+    default:
+      return ResolveEarlyWith(call, absl::DeadlineExceededError("weft: the call's deadline passed"),
+                              false);
+  }
+}
+
+bool LaneHost::ResolveEarlyWith(CallState* call, absl::Status status, bool default_result) {
   uint32_t expected = kInFlight;
   if (!call->phase.compare_exchange_strong(expected, kResolving, std::memory_order_acquire,
                                            std::memory_order_relaxed)) {
     return false;
   }
   SlotShared& shared = slots_[call->slot];
+  const bool tell_worker = call->holds_abort_slot;
+  LeftInFlight(call);
   call->status = std::move(status);
-  // Relaxed: a hint the worker polls (CallContext::Aborted).
-  shared.abort.store(1, std::memory_order_relaxed);
-  // Release: pairs with the owner's acquire load in ReclaimFinished, which
-  // releases the slot once the worker is done with it.
-  slot_hosts_[call->slot].orphaned.store(1, std::memory_order_release);
+  if (default_result) {
+    // An empty message: its root reads as the default (empty) results.
+    call->copy = kj::heapArray<capnp::word>(1);
+    std::memset(call->copy.begin(), 0, kWordBytes);
+    call->segments[0] = kj::arrayPtr(static_cast<const capnp::word*>(call->copy.begin()), 1);
+    call->segment_count = 1;
+    call->reader.emplace(kj::arrayPtr(call->segments.data(), 1));
+  }
+  if (tell_worker) {
+    // Relaxed: a hint the worker polls (CallContext::Aborted).
+    shared.abort.store(1, std::memory_order_relaxed);
+  }
+  // Release: pairs with the acquire load in ReclaimOrphans, which releases
+  // the slot once the worker is done with it.
+  slot_hosts_[call->slot].orphan.store(call, std::memory_order_release);
   // Seq_cst: publishes the outcome, ordered before the load of host_waiting
   // below, against a waiter's advertise-then-recheck in WaitSlotDone.
   call->phase.store(kReady, std::memory_order_seq_cst);
@@ -439,6 +471,37 @@ bool LaneHost::ResolveEarly(CallState* call, absl::Status status) {
     FutexWake(&shared.done_seq, INT_MAX);
   }
   return true;
+}
+
+uint32_t LaneHost::ReclaimOrphans() {
+  uint32_t released = 0;
+  for (uint32_t i = 0; i < geometry_.slots_per_lane; ++i) {
+    std::atomic<CallState*>& orphan = slot_hosts_[i].orphan;
+    // Acquire: pairs with the release store in ResolveEarlyWith; call->seq
+    // and call->slot are visible.
+    CallState* call = orphan.load(std::memory_order_acquire);
+    if (call == nullptr) continue;
+    // Acquire: pairs with the worker's release store of done_seq.
+    if (slots_[i].done_seq.load(std::memory_order_acquire) != call->seq) continue;
+    // Whoever swaps the orphan out releases the slot: exactly once.
+    if (!orphan.compare_exchange_strong(call, nullptr, std::memory_order_acq_rel,
+                                        std::memory_order_relaxed)) {
+      continue;
+    }
+    ReleaseSlot(i, call->seq);
+    Unref(call);
+    ++released;
+  }
+  return released;
+}
+
+uint32_t LaneHost::SlotsInUse() const {
+  uint32_t free = 0;
+  for (uint32_t w = 0; w < free_words_; ++w) {
+    // Acquire: pairs with ReleaseSlot's release fetch_or.
+    free += std::popcount(free_bits_[w].load(std::memory_order_acquire));
+  }
+  return geometry_.slots_per_lane - free;
 }
 
 bool LaneHost::WaitAllDone(absl::Time until) {
@@ -481,6 +544,11 @@ absl::StatusOr<std::shared_ptr<HostCore>> HostCore::Create(const PoolOptions& op
     return absl::UnimplementedError(
         "weft: process workers (WorkerRuntime::kProcess) are not available in this build yet");
   }
+  if (options.abort_slots > (1u << 24)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("weft: PoolOptions.abort_slots must be at most 2^24, got ",
+                     options.abort_slots));
+  }
   if (!factory) {
     return absl::InvalidArgumentError("weft: thread workers need a skeleton factory");
   }
@@ -505,8 +573,9 @@ absl::StatusOr<std::shared_ptr<HostCore>> HostCore::Create(const PoolOptions& op
   if (absl::Status s = CheckGeometry(geometry); !s.ok()) return s;
 
   std::shared_ptr<HostCore> core(new HostCore(options, interface_id, methods));
-  core->track_load_ = options.balancer != BalancerKind::kRoundRobin &&
-                      options.balancer != BalancerKind::kRandom;
+  core->track_load_ = options.custom_balancer != nullptr ||
+                      (options.balancer != BalancerKind::kRoundRobin &&
+                       options.balancer != BalancerKind::kRandom);
   core->lane_state_.reset(new LaneState[geometry.lanes]);
   {
     std::lock_guard<std::mutex> lock(core->bind_mutex_);
@@ -654,6 +723,19 @@ uint32_t HostCore::PickWorker(uint32_t lane) {
         workers_[w]->region.header()->calls_served.load(std::memory_order_relaxed);
     return sent > served ? sent - served : 0;
   };
+  if (options_.custom_balancer != nullptr) {
+    thread_local std::vector<WorkerLoad> loads;
+    loads.resize(n);
+    for (uint32_t w = 0; w < n; ++w) {
+      // Relaxed: a load snapshot, not a synchronization point.
+      const RegionHeader* header = workers_[w]->region.header();
+      const uint64_t sent = workers_[w]->submitted.load(std::memory_order_relaxed);
+      const uint64_t started = header->calls_started.load(std::memory_order_relaxed);
+      const uint64_t flight = in_flight(w);
+      loads[w] = WorkerLoad{flight, sent > started ? sent - started : 0, flight == 0};
+    }
+    return static_cast<uint32_t>(options_.custom_balancer->Pick(absl::MakeConstSpan(loads)) % n);
+  }
   switch (options_.balancer) {
     case BalancerKind::kRoundRobin:
       return state.round_robin++ % n;
@@ -731,6 +813,73 @@ void HostCore::Shutdown(ShutdownMode mode, absl::Duration grace) {
   for (auto& worker : workers_) {
     if (worker->thread.joinable()) worker->thread.join();
   }
+  // Every call has resolved now: run the remaining continuations and stop.
+  {
+    std::lock_guard<std::mutex> lock(continuation_mutex_);
+    continuations_stop_ = true;
+    continuation_cv_.notify_one();
+  }
+  if (continuation_thread_.joinable()) continuation_thread_.join();
+}
+
+bool HostCore::ReserveAbortSlot() {
+  // Relaxed: a counter; no data is published through it.
+  if (abort_in_use_.fetch_add(1, std::memory_order_relaxed) >= options_.abort_slots) {
+    abort_in_use_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+void HostCore::ReleaseAbortSlot() { abort_in_use_.fetch_sub(1, std::memory_order_relaxed); }
+
+void HostCore::AddContinuation(CallHandle call, std::function<void(CallHandle)> run) {
+  if (call.Ready()) {
+    run(std::move(call));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(continuation_mutex_);
+    if (!continuations_stop_) {
+      continuations_.push_back(Continuation{std::move(call), std::move(run)});
+      if (!continuation_thread_.joinable()) {
+        continuation_thread_ = std::thread([this] { ContinuationLoop(); });
+      }
+      continuation_cv_.notify_one();
+      return;
+    }
+  }
+  // Shut down: every call has resolved by now.
+  run(std::move(call));
+}
+
+void HostCore::ContinuationLoop() {
+  std::vector<Continuation> pending;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(continuation_mutex_);
+      continuation_cv_.wait(lock, [&] {
+        return !continuations_.empty() || !pending.empty() || continuations_stop_;
+      });
+      for (auto& c : continuations_) pending.push_back(std::move(c));
+      continuations_.clear();
+      if (continuations_stop_ && pending.empty()) return;
+    }
+    // Run what has resolved; wait (briefly, so that new registrations are
+    // picked up) on the oldest of the rest.
+    size_t kept = 0;
+    for (size_t i = 0; i < pending.size(); ++i) {
+      if (pending[i].call.Ready()) {
+        Continuation c = std::move(pending[i]);
+        c.run(std::move(c.call));
+      } else {
+        if (kept != i) pending[kept] = std::move(pending[i]);
+        ++kept;
+      }
+    }
+    pending.resize(kept);
+    if (!pending.empty()) pending.front().call.WaitUntil(absl::Now() + absl::Milliseconds(1));
+  }
 }
 
 PoolStats HostCore::Stats() const {
@@ -745,6 +894,16 @@ PoolStats HostCore::Stats() const {
     w.running = header->stop.load(std::memory_order_relaxed) == 0;
     stats.workers.push_back(w);
   }
+  std::lock_guard<std::mutex> lock(bind_mutex_);
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    for (const auto& lane : workers_[w]->lanes) {
+      if (lane == nullptr) continue;
+      lane->ReclaimOrphans();
+      stats.workers[w].slots_in_use += lane->SlotsInUse();
+    }
+  }
+  // Relaxed: a counter for display.
+  stats.abort_slots_in_use = abort_in_use_.load(std::memory_order_relaxed);
   return stats;
 }
 
@@ -774,12 +933,27 @@ absl::Status BeginCall(HostCore* core, const MethodInfo& method, const CallOptio
   if (timeout.has_value() && *timeout != absl::InfiniteDuration()) {
     deadline = absl::Now() + *timeout;
   }
+  OnTimeout on_timeout = options.on_timeout;
+  if (on_timeout.kind() == OnTimeout::Kind::kMethodDefault) {
+    on_timeout = method.default_on_timeout ? OnTimeout::DefaultResult()
+                                           : OnTimeout::DeadlineExceeded();
+  }
+  const bool abortable = method.abortable || options.abortable;
+  if (abortable && !core->ReserveAbortSlot()) {
+    busy.store(0, std::memory_order_release);
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "weft: all ", core->options().abort_slots,
+        " abort slots are held by outstanding abortable calls (PoolOptions.abort_slots)"));
+  }
   LaneHost* lane_host = core->Lane(core->PickWorker(*lane), *lane);
   absl::StatusOr<uint32_t> slot = lane_host->AcquireSlot(deadline);
   if (!slot.ok()) {
+    if (abortable) core->ReleaseAbortSlot();
     busy.store(0, std::memory_order_release);
     return slot.status();
   }
+  call.on_timeout_ = std::move(on_timeout);
+  call.holds_abort_slot_ = abortable;
   lane_host->PrepareRequest(*slot, call.builder_);
   lane_host->set_spill_deadline(deadline);
   call.lane_ = lane_host;
@@ -809,6 +983,8 @@ CallHandle SubmitCall(const std::shared_ptr<HostCore>& core, OutgoingCall& call)
   }
   CallState* state = lane->NewCall();
   state->deadline = call.deadline_;
+  state->on_timeout = std::move(call.on_timeout_);
+  state->holds_abort_slot = std::exchange(call.holds_abort_slot_, false);
   lane->Submit(call.slot_, state, call.method_->index, ToMonotonicNanos(call.deadline_));
   core->NoteSubmitted(lane->worker());
   // Release: pairs with Shutdown's seq_cst load; the push above is done.
@@ -822,6 +998,7 @@ OutgoingCall::~OutgoingCall() {
 }
 
 void OutgoingCall::ReturnSlot() {
+  if (std::exchange(holds_abort_slot_, false)) lane_->core()->ReleaseAbortSlot();
   lane_->ReturnUnsentSlot(slot_, *builder_);
   lane_->core()->lane_busy(lane_->lane_index()).store(0, std::memory_order_release);
   lane_ = nullptr;
@@ -870,7 +1047,7 @@ bool CallHandle::Ready() const {
            call->phase.load(std::memory_order_acquire) != kResolving;
   }
   if (call->deadline != absl::InfiniteFuture() && absl::Now() >= call->deadline) {
-    lane->ResolveEarly(call, absl::DeadlineExceededError("weft: the call's deadline passed"));
+    lane->ResolveDeadline(call);
     return true;
   }
   return false;
@@ -937,6 +1114,15 @@ absl::StatusOr<ResponseHandle> CallHandle::Take() {
 void CallHandle::Abort() {
   if (state_ == nullptr) return;
   state_->lane->ResolveEarly(state_, absl::CancelledError("weft: call aborted by the caller"));
+}
+
+void CallHandle::Then(std::function<void(CallHandle)> run) && {
+  if (state_ == nullptr) {
+    run(std::move(*this));
+    return;
+  }
+  std::shared_ptr<HostCore> core = core_;
+  core->AddContinuation(std::move(*this), std::move(run));
 }
 
 void CallHandle::Abandon() {

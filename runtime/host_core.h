@@ -24,6 +24,7 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,10 +40,12 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "capnp/serialize.h"
+#include "runtime/call_options.h"
 #include "runtime/interface.h"
 #include "runtime/layout.h"
 #include "runtime/pool_options.h"
 #include "runtime/region.h"
+#include "runtime/future.h"
 #include "runtime/region_message.h"
 #include "runtime/skeleton.h"
 #include "runtime/span_allocator.h"
@@ -77,6 +80,8 @@ class CallState {
   uint32_t slot = 0;
   uint32_t seq = 0;
   absl::Time deadline = absl::InfiniteFuture();
+  OnTimeout on_timeout;         // resolved: never kMethodDefault
+  bool holds_abort_slot = false;
 
   // The outcome: written by the thread that won the CAS out of kInFlight (or
   // kReadyInSlot), published by its release store of `phase`.
@@ -90,15 +95,16 @@ class CallState {
 };
 
 // Host-local bookkeeping of one slot; touched only by the lane's owner
-// thread, except `call`'s pointee and `orphaned`.
+// thread, except `call`'s pointee and `orphan`.
 struct SlotHost {
   CallState* call = nullptr;
   uint32_t seq = 0;
   uint64_t request_dirty_words = 0;   // inline words the last request used
   std::vector<SpillSpan> request_spills;  // heap spans of the last request
-  // Set (release) by a thread that resolved the call while the worker may
-  // still run it; the owner releases the slot once done_seq says it is done.
-  std::atomic<uint32_t> orphaned{0};
+  // Set (release) to the call by a thread that resolved it while the worker
+  // may still run it; whoever then sees the worker done and swaps it back to
+  // null releases the slot (ReclaimOrphans).
+  std::atomic<CallState*> orphan{nullptr};
 };
 
 // One (lane index, worker) pair as seen from the host.
@@ -134,9 +140,16 @@ class LaneHost final : public SpillSource {
   // Resolves `call` from what the worker wrote; the caller won the CAS
   // kInFlight -> kResolving.
   void ResolveFromSlot(CallState* call);
-  // Resolves an in-flight call with `status` (cancel, deadline, shutdown);
-  // false if it was already resolved.
+  // Resolves an in-flight call with `status` (cancel, shutdown, worker
+  // death); false if it was already resolved.
   bool ResolveEarly(CallState* call, absl::Status status);
+  // Resolves an in-flight call whose deadline passed, as its on_timeout says.
+  bool ResolveDeadline(CallState* call);
+  // Any thread: releases the slots of calls resolved early that the worker
+  // has since finished. Returns how many.
+  uint32_t ReclaimOrphans();
+  // Any thread: slots not free right now.
+  uint32_t SlotsInUse() const;
   // Copies a kReadyInSlot call's results out and frees its slot.
   bool Evacuate(CallState* call);
   // Waits until the worker is done with every call of this lane; false if
@@ -153,6 +166,9 @@ class LaneHost final : public SpillSource {
   bool ReclaimRequestSpans();
   void Wake();
   bool SlotFree(uint32_t slot) const;
+  // The winner of the CAS out of kInFlight calls this once per call.
+  void LeftInFlight(CallState* call);
+  bool ResolveEarlyWith(CallState* call, absl::Status status, bool default_result);
 
   HostCore* core_;
   Region* region_;
@@ -202,6 +218,14 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
 
   void ReleaseLane(uint32_t lane);
 
+  // Abort slots: a pool-wide budget of outstanding abortable calls.
+  [[nodiscard]] bool ReserveAbortSlot();
+  void ReleaseAbortSlot();
+
+  // Continuations (Future::Then): run `run` once `call` has resolved, on
+  // the pool's continuation thread (or now, on this thread, if it has).
+  void AddContinuation(CallHandle call, std::function<void(CallHandle)> run);
+
  private:
   struct alignas(kCacheLine) LaneState {
     std::atomic<uint32_t> busy{0};  // 1 while the owner is inside BeginCall..SubmitCall
@@ -229,8 +253,20 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
   std::unique_ptr<LaneState[]> lane_state_;
   std::atomic<uint32_t> shutting_down_{0};
   bool track_load_ = false;
+  alignas(kCacheLine) std::atomic<uint32_t> abort_in_use_{0};
 
-  std::mutex bind_mutex_;
+  void ContinuationLoop();
+  struct Continuation {
+    CallHandle call;
+    std::function<void(CallHandle)> run;
+  };
+  std::mutex continuation_mutex_;
+  std::condition_variable continuation_cv_;
+  std::vector<Continuation> continuations_ ABSL_GUARDED_BY(continuation_mutex_);
+  bool continuations_stop_ ABSL_GUARDED_BY(continuation_mutex_) = false;
+  std::thread continuation_thread_;  // started by the first AddContinuation
+
+  mutable std::mutex bind_mutex_;
   std::vector<uint32_t> free_lanes_ ABSL_GUARDED_BY(bind_mutex_);
   std::mutex shutdown_mutex_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mutex_) = false;

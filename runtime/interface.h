@@ -34,6 +34,7 @@ struct MethodInfo {
   uint16_t ordinal;            // the method's @n in the declaring interface
   bool abortable;              // $Weft.abortable
   uint32_t timeout_ms;         // $Weft.timeoutMs(n); 0 when absent
+  bool default_on_timeout;     // $Weft.defaultOnTimeout: expiry yields empty results
 };
 
 // Specialized by capnpc-weft. Members:

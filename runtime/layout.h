@@ -74,7 +74,8 @@ struct RegionHeader {
   std::atomic<uint32_t> active_lanes;                  // lanes [0, active_lanes) may hold calls
 
   // Counters the worker keeps (relaxed; for stats only).
-  alignas(kCacheLine) std::atomic<uint64_t> calls_served;
+  alignas(kCacheLine) std::atomic<uint64_t> calls_started;
+  std::atomic<uint64_t> calls_served;
   std::atomic<uint64_t> sleeps;
 };
 static_assert(std::is_standard_layout_v<RegionHeader>);

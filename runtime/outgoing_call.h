@@ -52,6 +52,8 @@ class OutgoingCall {
   uint32_t slot_ = 0;
   const MethodInfo* method_ = nullptr;
   absl::Time deadline_ = absl::InfiniteFuture();
+  OnTimeout on_timeout_;
+  bool holds_abort_slot_ = false;
   std::optional<RegionMessageBuilder> builder_;
 };
 

@@ -4,11 +4,13 @@
 #define WEFT_RUNTIME_POOL_OPTIONS_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "runtime/balancer.h"
 #include "runtime/wait.h"
 
 namespace weft {
@@ -34,6 +36,8 @@ struct PoolOptions {
   int workers = 1;
   WorkerRuntime runtime = WorkerRuntime::kThread;
   BalancerKind balancer = BalancerKind::kRoundRobin;
+  // When set, picks the worker instead of `balancer`.
+  std::shared_ptr<Balancer> custom_balancer;
 
   // Calls one host thread may have outstanding on one worker.
   uint32_t slots_per_lane = 256;
@@ -48,6 +52,11 @@ struct PoolOptions {
   // the call with ResourceExhausted. Each lane reserves this much (sparse,
   // untouched pages cost nothing) per direction.
   uint64_t max_payload_bytes = 64ull << 20;
+  // How many abortable calls ($Weft.abortable methods, or CallOptions with
+  // abortable = true) may be outstanding at once in the whole pool. Each
+  // holds an abort slot from submission until it resolves; when none is
+  // free the call fails at once with ResourceExhausted.
+  uint32_t abort_slots = 1024;
   // The deadline of calls whose method and CallOptions name none.
   std::optional<absl::Duration> default_timeout;
   // How host threads and workers wait before they sleep.

@@ -12,10 +12,12 @@ struct WorkerStats {
   uint64_t sleeps = 0;        // times the worker went to sleep on its futex
   bool sleeping = false;      // asleep now (after its spin window ran out)
   bool running = false;       // the worker is up
+  uint32_t slots_in_use = 0;  // call slots taken, over all lanes to this worker
 };
 
 struct PoolStats {
   std::vector<WorkerStats> workers;
+  uint32_t abort_slots_in_use = 0;
 };
 
 }  // namespace weft

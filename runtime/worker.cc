@@ -115,6 +115,8 @@ bool WorkerLoop::PollOnce() {
       if (descriptor == nullptr) break;
       const CallDescriptor copy = *descriptor;
       l.ring.Pop();
+      // Relaxed: a statistics counter (balancer load snapshots).
+      header_->calls_started.fetch_add(1, std::memory_order_relaxed);
       Serve(l, copy);
       worked = true;
     }

@@ -27,3 +27,8 @@ annotation timeoutMs @0xd56cefed1852b481 (method) :UInt32;
 # The method's default deadline in milliseconds, counted from the stub call.
 # A call's own `CallOptions.timeout` overrides it; it overrides the pool's
 # `default_timeout`.
+
+annotation defaultOnTimeout @0xe3a4c7b19d2f6051 (method) :Void;
+# When the deadline passes, the caller gets the method's default (empty)
+# results instead of DeadlineExceeded. A call's `CallOptions.on_timeout`
+# overrides it.
