@@ -216,6 +216,9 @@ class FailingStart final : public weft::Skeleton<TestService> {
   absl::Status makeBlob(MakeBlobCall&) override { return absl::OkStatus(); }
   absl::Status gated(GatedCall&) override { return absl::OkStatus(); }
   absl::Status whoAmI(WhoAmICall&) override { return absl::OkStatus(); }
+  absl::Status gatedDefault(GatedDefaultCall&) override { return absl::OkStatus(); }
+  absl::Status gatedTimed(GatedTimedCall&) override { return absl::OkStatus(); }
+  absl::Status spin(SpinCall&) override { return absl::OkStatus(); }
 };
 
 TEST(Pool, FailedOnStartFailsCreate) {

@@ -19,4 +19,10 @@ interface TestService {
   gated @5 () -> (wasAborted :Bool) $Weft.abortable;
   # Which worker served the call (0-based, in creation order).
   whoAmI @6 () -> (worker :UInt32);
+  # Gated, with a 30 ms deadline from the schema that yields default results.
+  gatedDefault @7 () -> (value :Int64) $Weft.abortable $Weft.timeoutMs(30) $Weft.defaultOnTimeout;
+  # Gated, with a 30 ms deadline from the schema.
+  gatedTimed @8 () -> (value :Int64) $Weft.abortable $Weft.timeoutMs(30);
+  # Counts to `iterations`, stopping early when aborted.
+  spin @9 (iterations :UInt64) -> (reached :UInt64) $Weft.abortable;
 }

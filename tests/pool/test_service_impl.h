@@ -31,6 +31,14 @@ class Gate {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return entered_ >= n; });
   }
+  int aborted_count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return aborted_;
+  }
+  int entered() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return entered_;
+  }
   // Returns true if the call was aborted while it waited.
   template <typename Aborted>
   bool Pass(Aborted aborted) {
@@ -38,7 +46,10 @@ class Gate {
     ++entered_;
     cv_.notify_all();
     while (!open_) {
-      if (aborted()) return true;
+      if (aborted()) {
+        ++aborted_;
+        return true;
+      }
       // Aborts are flags in shared memory, not signals: look again soon.
       cv_.wait_for(lock, std::chrono::milliseconds(1));
     }
@@ -50,9 +61,10 @@ class Gate {
   std::condition_variable cv_;
   bool open_ = false;
   int entered_ = 0;
+  int aborted_ = 0;
 };
 
-class TestServiceImpl final : public weft::Skeleton<TestService> {
+class TestServiceImpl : public weft::Skeleton<TestService> {
  public:
   TestServiceImpl(uint32_t index, Gate* gate) : index_(index), gate_(gate) {}
 
@@ -85,6 +97,23 @@ class TestServiceImpl final : public weft::Skeleton<TestService> {
   }
   absl::Status whoAmI(WhoAmICall& call) override {
     call.results().setWorker(index_);
+    return absl::OkStatus();
+  }
+  absl::Status gatedDefault(GatedDefaultCall& call) override {
+    gate_->Pass([&] { return call.aborted(); });
+    call.results().setValue(7);
+    return absl::OkStatus();
+  }
+  absl::Status gatedTimed(GatedTimedCall& call) override {
+    gate_->Pass([&] { return call.aborted(); });
+    call.results().setValue(8);
+    return absl::OkStatus();
+  }
+  absl::Status spin(SpinCall& call) override {
+    uint64_t i = 0;
+    const uint64_t n = call.params().getIterations();
+    while (i < n && !call.aborted()) ++i;
+    call.results().setReached(i);
     return absl::OkStatus();
   }
 
