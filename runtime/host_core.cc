@@ -1,5 +1,11 @@
 #include "runtime/host_core.h"
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
 #include <climits>
@@ -14,6 +20,7 @@
 #include "runtime/future.h"
 #include "runtime/outgoing_call.h"
 #include "runtime/wait.h"
+#include "runtime/process.h"
 #include "runtime/worker.h"
 
 namespace weft {
@@ -540,16 +547,31 @@ absl::StatusOr<std::shared_ptr<HostCore>> HostCore::Create(const PoolOptions& op
     return absl::InvalidArgumentError(
         absl::StrCat("weft: PoolOptions.workers must be in [1, 1024], got ", options.workers));
   }
-  if (options.runtime == WorkerRuntime::kProcess) {
-    return absl::UnimplementedError(
-        "weft: process workers (WorkerRuntime::kProcess) are not available in this build yet");
+  const bool process = options.runtime == WorkerRuntime::kProcess;
+  if (process && options.worker_command.empty()) {
+    return absl::InvalidArgumentError(
+        "weft: process workers need PoolOptions.worker_command (the worker binary's argv)");
+  }
+  if (process && factory) {
+    return absl::InvalidArgumentError(
+        "weft: process workers run the skeleton of their binary; Create(options) takes no factory");
+  }
+  if (!process && options.hard_timeout.has_value()) {
+    return absl::InvalidArgumentError(
+        "weft: PoolOptions.hard_timeout needs process workers (a thread cannot be killed safely)");
+  }
+  if (options.hard_timeout.has_value() && *options.hard_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("weft: PoolOptions.hard_timeout must be positive");
+  }
+  if (options.startup_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("weft: PoolOptions.startup_timeout must be positive");
   }
   if (options.abort_slots > (1u << 24)) {
     return absl::InvalidArgumentError(
         absl::StrCat("weft: PoolOptions.abort_slots must be at most 2^24, got ",
                      options.abort_slots));
   }
-  if (!factory) {
+  if (!process && !factory) {
     return absl::InvalidArgumentError("weft: thread workers need a skeleton factory");
   }
   if (options.max_payload_bytes < options.initial_payload_bytes ||
@@ -585,18 +607,25 @@ absl::StatusOr<std::shared_ptr<HostCore>> HostCore::Create(const PoolOptions& op
   for (int w = 0; w < options.workers; ++w) {
     auto worker = std::make_unique<Worker>();
     absl::StatusOr<Region> region =
-        Region::Create(geometry, interface_id, static_cast<uint32_t>(methods.size()));
+        Region::Create(geometry, interface_id, static_cast<uint32_t>(methods.size()),
+                       process && options.shared_memory == SharedMemory::kNamed);
     if (!region.ok()) {
       core->Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration());
       return region.status();
     }
     worker->region = *std::move(region);
+    worker->region.header()->track_busy = options.hard_timeout.has_value() ? 1 : 0;
+    worker->lanes.resize(geometry.lanes);
+    if (process) {
+      core->workers_.push_back(std::move(worker));
+      continue;
+    }
+    worker->up.store(true, std::memory_order_relaxed);
     worker->impl = factory();
     if (worker->impl == nullptr) {
       core->Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration());
       return absl::InvalidArgumentError("weft: the skeleton factory returned null");
     }
-    worker->lanes.resize(geometry.lanes);
     std::promise<absl::Status> start;
     started.push_back(start.get_future());
     worker->thread = std::thread(
@@ -614,6 +643,20 @@ absl::StatusOr<std::shared_ptr<HostCore>> HostCore::Create(const PoolOptions& op
           loop.Run();
         });
     core->workers_.push_back(std::move(worker));
+  }
+  if (process) {
+    core->supervisor_wake_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (core->supervisor_wake_ < 0) {
+      core->Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration());
+      return absl::InternalError(absl::StrCat("weft: eventfd: ", std::strerror(errno)));
+    }
+    // Workers are started from the supervisor thread: PR_SET_PDEATHSIG
+    // fires when the thread that forked exits, and it lives as long as the
+    // pool.
+    std::promise<absl::Status> start;
+    started.push_back(start.get_future());
+    core->supervisor_ = std::thread(
+        [raw = core.get(), start = std::move(start)]() mutable { raw->SupervisorLoop(&start); });
   }
   absl::Status first_failure;
   for (auto& s : started) {
@@ -702,6 +745,19 @@ void HostCore::ReleaseLane(uint32_t lane) {
 
 LaneHost* HostCore::Lane(uint32_t worker, uint32_t lane) {
   return workers_[worker]->lanes[lane].get();
+}
+
+uint32_t HostCore::PickLiveWorker(uint32_t lane) {
+  const uint32_t n = static_cast<uint32_t>(workers_.size());
+  const uint32_t pick = PickWorker(lane);
+  // Relaxed: a worker given up stays given up; a stale false only sends a
+  // call to a worker whose queue the supervisor fails.
+  if (!workers_[pick]->failed.load(std::memory_order_relaxed)) return pick;
+  for (uint32_t i = 1; i < n; ++i) {
+    const uint32_t w = (pick + i) % n;
+    if (!workers_[w]->failed.load(std::memory_order_relaxed)) return w;
+  }
+  return UINT32_MAX;
 }
 
 uint32_t HostCore::PickWorker(uint32_t lane) {
@@ -813,6 +869,15 @@ void HostCore::Shutdown(ShutdownMode mode, absl::Duration grace) {
   for (auto& worker : workers_) {
     if (worker->thread.joinable()) worker->thread.join();
   }
+  if (supervisor_.joinable()) {
+    supervisor_stop_.store(true, std::memory_order_release);
+    const uint64_t one = 1;
+    (void)!write(supervisor_wake_, &one, sizeof(one));
+    supervisor_.join();
+  }
+  if (processes()) StopProcesses(absl::Now() + absl::Seconds(2));
+  if (supervisor_wake_ >= 0) close(supervisor_wake_);
+  supervisor_wake_ = -1;
   // Every call has resolved now: run the remaining continuations and stop.
   {
     std::lock_guard<std::mutex> lock(continuation_mutex_);
@@ -892,6 +957,15 @@ PoolStats HostCore::Stats() const {
     w.sleeps = header->sleeps.load(std::memory_order_relaxed);
     w.sleeping = header->worker_sleeping.load(std::memory_order_relaxed) != 0;
     w.running = header->stop.load(std::memory_order_relaxed) == 0;
+    w.calls_started = header->calls_started.load(std::memory_order_relaxed);
+    w.pid = worker->stats_pid.load(std::memory_order_relaxed);
+    w.restarts = worker->restarts.load(std::memory_order_relaxed);
+    w.up = worker->up.load(std::memory_order_relaxed);
+    w.failed = worker->failed.load(std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(process_mutex_);
+      w.last_exit = worker->last_exit;
+    }
     stats.workers.push_back(w);
   }
   std::lock_guard<std::mutex> lock(bind_mutex_);
@@ -945,7 +1019,14 @@ absl::Status BeginCall(HostCore* core, const MethodInfo& method, const CallOptio
         "weft: all ", core->options().abort_slots,
         " abort slots are held by outstanding abortable calls (PoolOptions.abort_slots)"));
   }
-  LaneHost* lane_host = core->Lane(core->PickWorker(*lane), *lane);
+  const uint32_t worker = core->PickLiveWorker(*lane);
+  if (worker == UINT32_MAX) {
+    if (abortable) core->ReleaseAbortSlot();
+    busy.store(0, std::memory_order_release);
+    return absl::UnavailableError(
+        "weft: every worker of the pool was given up after repeated failed starts");
+  }
+  LaneHost* lane_host = core->Lane(worker, *lane);
   absl::StatusOr<uint32_t> slot = lane_host->AcquireSlot(deadline);
   if (!slot.ok()) {
     if (abortable) core->ReleaseAbortSlot();
@@ -1168,6 +1249,319 @@ void ResponseHandle::Release() {
   }
   Unref(call);  // the handle's reference
   core_.reset();
+}
+
+// ------------------------------------------------------ process workers
+
+namespace {
+
+absl::Duration RestartBackoff(uint32_t failed_starts) {
+  // 20 ms, doubling with each failed start in a row, at most 5 s.
+  return std::min(absl::Milliseconds(20) * (1 << std::min<uint32_t>(failed_starts, 8)),
+                  absl::Seconds(5));
+}
+
+// Writes `status` into a slot and publishes it as the worker would have.
+void CompleteSlot(SlotShared& slot, uint32_t seq, const absl::Status& status) {
+  slot.status_code = static_cast<uint32_t>(status.code());
+  const size_t length = std::min<size_t>(status.message().size(), kMaxStatusMessage);
+  if (length > 0) std::memcpy(slot.message, status.message().data(), length);
+  slot.message_length = static_cast<uint32_t>(length);
+  // Release: publishes the status above; pairs with the host's acquire
+  // loads of done_seq, as the worker's store does (worker.cc).
+  slot.done_seq.store(seq, std::memory_order_release);
+  // Seq_cst fence: as in WorkerLoop::Serve, against WaitSlotDone.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (slot.host_waiting.load(std::memory_order_relaxed) != 0) FutexWake(&slot.done_seq, INT_MAX);
+}
+
+}  // namespace
+
+absl::Status HostCore::StartProcess(uint32_t w) {
+  Worker& worker = *workers_[w];
+  RegionHeader* header = worker.region.header();
+  // Relaxed: no worker runs on the region now; the spawn below (fork) and
+  // the boot handshake order these before the new worker's first access.
+  header->worker_sleeping.store(0, std::memory_order_relaxed);
+  header->busy_since_ns.store(0, std::memory_order_relaxed);
+  std::string path;
+  int fd = worker.region.fd();
+  if (options_.shared_memory == SharedMemory::kNamed) {
+    // The first worker opens the name; a replacement (the name is gone by
+    // then) opens the host's descriptor through /proc.
+    path = worker.started_once ? absl::StrCat("/proc/", getpid(), "/fd/", fd)
+                               : worker.region.name();
+    fd = -1;
+  }
+  absl::StatusOr<SpawnedWorker> spawned = SpawnWorker(options_, w, fd, path);
+  if (options_.shared_memory == SharedMemory::kNamed) worker.region.Unlink();
+  if (!spawned.ok()) return spawned.status();
+  worker.pid = spawned->pid;
+  worker.control_fd = spawned->control_fd;
+  worker.stdout_fd = spawned->stdout_fd;
+  worker.stderr_fd = spawned->stderr_fd;
+  worker.killed_for_timeout = false;
+  worker.started_once = true;
+  worker.stats_pid.store(worker.pid, std::memory_order_relaxed);
+  worker.up.store(true, std::memory_order_relaxed);
+  if (std::getenv("WEFT_LOG") != nullptr && std::string(std::getenv("WEFT_LOG")) == "debug") {
+    std::fprintf(stderr, "weft: worker %u started (pid %d)\n", w, worker.pid);
+  }
+  return absl::OkStatus();
+}
+
+void HostCore::CompleteStartedCalls(uint32_t w, const absl::Status& status) {
+  Region& region = workers_[w]->region;
+  const Geometry& g = region.geometry();
+  // Acquire: pairs with BindLane's release store.
+  const uint32_t active =
+      std::min(region.header()->active_lanes.load(std::memory_order_acquire), g.lanes);
+  for (uint32_t lane = 0; lane < active; ++lane) {
+    SlotShared* slots = reinterpret_cast<SlotShared*>(region.base() + region.lane(lane).slots);
+    for (uint32_t i = 0; i < g.slots_per_lane; ++i) {
+      // Relaxed/acquire: the worker is dead (reaped): its stores are done.
+      const uint32_t started = slots[i].started_seq.load(std::memory_order_acquire);
+      const uint32_t done = slots[i].done_seq.load(std::memory_order_acquire);
+      if (started != 0 && started != done) CompleteSlot(slots[i], started, status);
+    }
+  }
+}
+
+void HostCore::FailQueuedCalls(uint32_t w, const absl::Status& status) {
+  Region& region = workers_[w]->region;
+  const Geometry& g = region.geometry();
+  const uint32_t active =
+      std::min(region.header()->active_lanes.load(std::memory_order_acquire), g.lanes);
+  for (uint32_t lane = 0; lane < active; ++lane) {
+    const LaneLayout layout = region.lane(lane);
+    // No worker consumes this ring any more: the supervisor takes that role.
+    RingConsumer<CallDescriptor> ring(
+        reinterpret_cast<RingControl*>(region.base() + layout.ring_control),
+        reinterpret_cast<CallDescriptor*>(region.base() + layout.descriptors), g.ring_capacity);
+    SlotShared* slots = reinterpret_cast<SlotShared*>(region.base() + layout.slots);
+    while (CallDescriptor* d = ring.Peek()) {
+      const CallDescriptor copy = *d;
+      ring.Pop();
+      if (copy.slot < g.slots_per_lane) CompleteSlot(slots[copy.slot], copy.seq, status);
+    }
+  }
+}
+
+void HostCore::OnProcessDeath(uint32_t w) {
+  Worker& worker = *workers_[w];
+  int wait_status = 0;
+  while (waitpid(worker.pid, &wait_status, 0) < 0 && errno == EINTR) {
+  }
+  // Forward what it printed last.
+  while (worker.stdout_fd >= 0) ForwardOutput(w, worker.stdout_fd, worker.stdout_partial, 1);
+  while (worker.stderr_fd >= 0) ForwardOutput(w, worker.stderr_fd, worker.stderr_partial, 2);
+  close(worker.control_fd);
+  worker.control_fd = -1;
+  const std::string how = DescribeExit(wait_status);
+  {
+    std::lock_guard<std::mutex> lock(process_mutex_);
+    worker.last_exit = how;
+  }
+  if (std::getenv("WEFT_LOG") != nullptr && std::string(std::getenv("WEFT_LOG")) == "debug") {
+    std::fprintf(stderr, "weft: worker %u (pid %d) %s\n", w, worker.pid, how.c_str());
+  }
+  const absl::Status status =
+      worker.killed_for_timeout
+          ? absl::DeadlineExceededError(absl::StrCat(
+                "weft: the call ran past hard_timeout (",
+                absl::FormatDuration(*options_.hard_timeout), "); worker ", w, " was killed"))
+          : absl::UnavailableError(
+                absl::StrCat("weft: worker ", w, " (pid ", worker.pid, ") died: ", how));
+  worker.pid = -1;
+  worker.stats_pid.store(0, std::memory_order_relaxed);
+  worker.up.store(false, std::memory_order_relaxed);
+  CompleteStartedCalls(w, status);
+  worker.restart_at = absl::Now() + RestartBackoff(worker.failed_starts);
+}
+
+void HostCore::ForwardOutput(uint32_t w, int& fd, std::string& partial, int to) {
+  char buffer[4096];
+  const ssize_t n = read(fd, buffer, sizeof(buffer));
+  if (n < 0 && errno == EINTR) return;
+  if (n <= 0) {
+    if (!partial.empty()) partial += '\n';
+    close(fd);
+    fd = -1;
+  } else {
+    partial.append(buffer, static_cast<size_t>(n));
+  }
+  // Whole lines go out with the worker's index in front.
+  size_t start = 0;
+  for (size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+    const std::string line =
+        absl::StrCat("[weft worker ", w, "] ", partial.substr(start, nl + 1 - start));
+    (void)!write(to, line.data(), line.size());
+  }
+  partial.erase(0, start);
+}
+
+void HostCore::SupervisorLoop(std::promise<absl::Status>* started) {
+  for (uint32_t w = 0; w < workers_.size(); ++w) {
+    absl::Status s = StartProcess(w);
+    if (!s.ok()) {
+      started->set_value(s);
+      return;  // Create shuts the pool down, which stops the started ones
+    }
+  }
+  started->set_value(absl::OkStatus());
+
+  std::vector<pollfd> fds;
+  std::vector<std::pair<uint32_t, int>> owners;  // (worker, 0 control / 1 out / 2 err)
+  while (!supervisor_stop_.load(std::memory_order_acquire)) {
+    fds.clear();
+    owners.clear();
+    fds.push_back(pollfd{supervisor_wake_, POLLIN, 0});
+    owners.emplace_back(UINT32_MAX, 0);
+    absl::Time next = absl::InfiniteFuture();
+    bool any_failed = false;
+    for (uint32_t w = 0; w < workers_.size(); ++w) {
+      Worker& worker = *workers_[w];
+      if (worker.control_fd >= 0) {
+        fds.push_back(pollfd{worker.control_fd, POLLIN, 0});
+        owners.emplace_back(w, 0);
+      }
+      if (worker.stdout_fd >= 0) {
+        fds.push_back(pollfd{worker.stdout_fd, POLLIN, 0});
+        owners.emplace_back(w, 1);
+      }
+      if (worker.stderr_fd >= 0) {
+        fds.push_back(pollfd{worker.stderr_fd, POLLIN, 0});
+        owners.emplace_back(w, 2);
+      }
+      if (worker.pid < 0 && !worker.failed.load(std::memory_order_relaxed)) {
+        next = std::min(next, worker.restart_at);
+      }
+      any_failed = any_failed || worker.failed.load(std::memory_order_relaxed);
+    }
+    if (options_.hard_timeout.has_value()) {
+      next = std::min(next, absl::Now() + std::max(absl::Milliseconds(1), *options_.hard_timeout / 4));
+    }
+    if (any_failed) next = std::min(next, absl::Now() + absl::Milliseconds(50));
+    int timeout_ms = -1;
+    if (next != absl::InfiniteFuture()) {
+      timeout_ms = static_cast<int>(
+          std::clamp<int64_t>(absl::ToInt64Milliseconds(next - absl::Now()) + 1, 0, 60'000));
+    }
+    const int ready = poll(fds.data(), fds.size(), timeout_ms);
+    if (ready < 0 && errno != EINTR) break;
+    for (size_t i = 0; ready > 0 && i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      const auto [w, kind] = owners[i];
+      if (w == UINT32_MAX) {
+        uint64_t drained;
+        (void)!read(supervisor_wake_, &drained, sizeof(drained));
+        continue;
+      }
+      Worker& worker = *workers_[w];
+      if (kind == 1) {
+        ForwardOutput(w, worker.stdout_fd, worker.stdout_partial, 1);
+      } else if (kind == 2) {
+        ForwardOutput(w, worker.stderr_fd, worker.stderr_partial, 2);
+      } else if (worker.control_fd >= 0) {
+        char byte;
+        const ssize_t n = read(worker.control_fd, &byte, 1);
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) OnProcessDeath(w);
+      }
+    }
+    if (supervisor_stop_.load(std::memory_order_acquire)) break;
+    const absl::Time now = absl::Now();
+    for (uint32_t w = 0; w < workers_.size(); ++w) {
+      Worker& worker = *workers_[w];
+      if (worker.failed.load(std::memory_order_relaxed)) {
+        std::string how;
+        {
+          std::lock_guard<std::mutex> lock(process_mutex_);
+          how = worker.last_exit;
+        }
+        FailQueuedCalls(w, absl::UnavailableError(absl::StrCat(
+                               "weft: worker ", w, " was given up after ",
+                               options_.max_restarts, " failed restarts: ", how)));
+        continue;
+      }
+      if (worker.pid > 0 && options_.hard_timeout.has_value() && !worker.killed_for_timeout) {
+        // Relaxed: a time stamp; the kill is checked by the death path.
+        const int64_t since = worker.region.header()->busy_since_ns.load(std::memory_order_relaxed);
+        if (since != 0 &&
+            MonotonicNanos() - since > absl::ToInt64Nanoseconds(*options_.hard_timeout)) {
+          worker.killed_for_timeout = true;
+          kill(worker.pid, SIGKILL);  // its EOF comes next; OnProcessDeath completes the call
+        }
+      }
+      if (worker.pid < 0 && now >= worker.restart_at && !shutting_down()) {
+        absl::Status s = StartProcess(w);
+        if (s.ok()) {
+          worker.failed_starts = 0;
+          worker.restarts.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          ++worker.failed_starts;
+          {
+            std::lock_guard<std::mutex> lock(process_mutex_);
+            worker.last_exit = std::string(s.message());
+          }
+          if (worker.failed_starts >= options_.max_restarts) {
+            // Release: PickLiveWorker stops choosing it.
+            worker.failed.store(true, std::memory_order_release);
+          } else {
+            worker.restart_at = now + RestartBackoff(worker.failed_starts);
+          }
+        }
+      }
+    }
+  }
+}
+
+void HostCore::StopProcesses(absl::Time until) {
+  // The workers were told to stop (region stop flag): each drains and exits.
+  // Closing the control socket tells them too. Then SIGTERM, then SIGKILL.
+  for (auto& worker : workers_) {
+    if (worker->control_fd >= 0) close(worker->control_fd);
+    worker->control_fd = -1;
+  }
+  auto reap_all = [&](absl::Time deadline) {
+    for (;;) {
+      bool left = false;
+      for (auto& worker : workers_) {
+        if (worker->pid <= 0) continue;
+        int status = 0;
+        const pid_t r = waitpid(worker->pid, &status, WNOHANG);
+        if (r == worker->pid || (r < 0 && errno == ECHILD)) {
+          worker->pid = -1;
+        } else {
+          left = true;
+        }
+      }
+      if (!left || absl::Now() >= deadline) return !left;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  if (!reap_all(until)) {
+    for (auto& worker : workers_) {
+      if (worker->pid > 0) kill(worker->pid, SIGTERM);
+    }
+    if (!reap_all(absl::Now() + absl::Seconds(1))) {
+      for (auto& worker : workers_) {
+        if (worker->pid > 0) KillAndReap(worker->pid);
+        worker->pid = -1;
+      }
+    }
+  }
+  for (auto& worker : workers_) {
+    for (int* fd : {&worker->stdout_fd, &worker->stderr_fd}) {
+      while (*fd >= 0) {
+        ForwardOutput(static_cast<uint32_t>(&worker - &workers_[0]), *fd,
+                      fd == &worker->stdout_fd ? worker->stdout_partial : worker->stderr_partial,
+                      fd == &worker->stdout_fd ? 1 : 2);
+      }
+    }
+    worker->stats_pid.store(0, std::memory_order_relaxed);
+    worker->up.store(false, std::memory_order_relaxed);
+    worker->region.Unlink();
+  }
 }
 
 }  // namespace internal

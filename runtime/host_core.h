@@ -27,6 +27,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -205,6 +207,8 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
   absl::StatusOr<uint32_t> BindLane();
   LaneHost* Lane(uint32_t worker, uint32_t lane);
   uint32_t PickWorker(uint32_t lane);
+  // PickWorker, skipping workers that were given up; UINT32_MAX if all were.
+  uint32_t PickLiveWorker(uint32_t lane);
   // Counts a call sent to `worker` (load-aware balancers only).
   void NoteSubmitted(uint32_t worker);
   std::atomic<uint32_t>& lane_busy(uint32_t lane) { return lane_state_[lane].busy; }
@@ -234,6 +238,22 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
   };
   struct Worker {
     Region region;
+    // Process workers. pid and the fds belong to the supervisor thread;
+    // the atomics are read by Stats() and PickWorker().
+    pid_t pid = -1;
+    int control_fd = -1;
+    int stdout_fd = -1;
+    int stderr_fd = -1;
+    std::string stdout_partial, stderr_partial;  // an unfinished line
+    uint32_t failed_starts = 0;
+    absl::Time restart_at = absl::InfiniteFuture();
+    bool killed_for_timeout = false;
+    bool started_once = false;
+    std::atomic<int> stats_pid{0};
+    std::atomic<bool> up{false};
+    std::atomic<bool> failed{false};  // given up: PickWorker skips it
+    std::atomic<uint64_t> restarts{0};
+    std::string last_exit ABSL_GUARDED_BY(process_mutex_);
     // Calls sent to this worker, for the load-aware balancers: in flight =
     // submitted - region.header()->calls_served.
     alignas(kCacheLine) std::atomic<uint64_t> submitted{0};
@@ -244,6 +264,18 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
 
   HostCore(const PoolOptions& options, uint64_t interface_id,
            absl::Span<const MethodInfo> methods);
+
+  // Process workers (supervisor thread).
+  void SupervisorLoop(std::promise<absl::Status>* started);
+  absl::Status StartProcess(uint32_t w);
+  void OnProcessDeath(uint32_t w);
+  void ForwardOutput(uint32_t w, int& fd, std::string& partial, int to);
+  // Completes, as the dead worker would have, every call it had started.
+  void CompleteStartedCalls(uint32_t w, const absl::Status& status);
+  // Completes every call queued for a worker that was given up.
+  void FailQueuedCalls(uint32_t w, const absl::Status& status);
+  void StopProcesses(absl::Time until);
+  bool processes() const { return options_.runtime == WorkerRuntime::kProcess; }
 
   PoolOptions options_;
   uint64_t interface_id_;
@@ -265,6 +297,11 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
   std::vector<Continuation> continuations_ ABSL_GUARDED_BY(continuation_mutex_);
   bool continuations_stop_ ABSL_GUARDED_BY(continuation_mutex_) = false;
   std::thread continuation_thread_;  // started by the first AddContinuation
+
+  std::thread supervisor_;
+  int supervisor_wake_ = -1;  // eventfd
+  std::atomic<bool> supervisor_stop_{false};
+  mutable std::mutex process_mutex_;
 
   mutable std::mutex bind_mutex_;
   std::vector<uint32_t> free_lanes_ ABSL_GUARDED_BY(bind_mutex_);

@@ -72,6 +72,10 @@ struct RegionHeader {
   std::atomic<uint32_t> worker_sleeping;               // 1 while the worker is (about to be) asleep
   std::atomic<uint32_t> stop;                          // host asks the worker to exit
   std::atomic<uint32_t> active_lanes;                  // lanes [0, active_lanes) may hold calls
+  // Set by the host when it enforces hard_timeout: the worker then stores
+  // the monotonic time a call starts in busy_since_ns (0 when idle).
+  uint32_t track_busy;
+  std::atomic<int64_t> busy_since_ns;
 
   // Counters the worker keeps (relaxed; for stats only).
   alignas(kCacheLine) std::atomic<uint64_t> calls_started;
@@ -125,8 +129,12 @@ struct SlotShared {
   // Raised by the host when the call is aborted or times out.
   std::atomic<uint32_t> abort;
   // The seq of the call whose response the host has released: the worker may
-  // reuse that response's heap spans (see ResponseHeap in worker.cc).
+  // reuse that response's heap spans (see LaneWorker in worker.cc).
   std::atomic<uint32_t> released_seq;
+  // The seq of the call the worker took off the ring, stored before it
+  // advances the ring's head: started_seq != done_seq means the call was
+  // running (or about to run) when a worker died.
+  std::atomic<uint32_t> started_seq;
 
   // Written by the worker before done_seq.
   uint32_t status_code;  // absl::StatusCode

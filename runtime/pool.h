@@ -50,6 +50,16 @@ class Pool {
     return Pool(*std::move(core));
   }
 
+  // Starts `options.workers` process workers running
+  // options.command_prefix + options.worker_command (a binary whose main is
+  // WEFT_WORKER_MAIN of a Skeleton<I>), each with a region of its own, and
+  // returns once every one answered Ready. Errors name the command and the
+  // cause: NotFound, PermissionDenied, FailedPrecondition (exited before
+  // Ready), DeadlineExceeded (startup_timeout), the worker's OnStart status.
+  [[nodiscard]] static absl::StatusOr<Pool> Create(const PoolOptions& options) {
+    return Create(options, Factory());
+  }
+
   Pool(Pool&&) noexcept = default;
   Pool& operator=(Pool&& other) noexcept {
     if (this != &other) {

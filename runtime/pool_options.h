@@ -17,6 +17,14 @@ namespace weft {
 
 enum class WorkerRuntime { kThread, kProcess };
 
+// How a process worker finds its region.
+enum class SharedMemory {
+  kAnonymous,  // memfd_create; the worker inherits the file descriptor
+  kNamed,      // shm_open with a random 128-bit name (mode 0600, O_EXCL), for
+               // wrappers that cannot pass file descriptors; unlinked as soon
+               // as the worker has mapped it
+};
+
 // Which worker a call goes to.
 enum class BalancerKind {
   kRoundRobin,         // each host thread rotates through the workers
@@ -35,6 +43,23 @@ enum class QueueFull {
 struct PoolOptions {
   int workers = 1;
   WorkerRuntime runtime = WorkerRuntime::kThread;
+  // Process workers: the worker binary's argv (a binary whose main is
+  // WEFT_WORKER_MAIN), and an argv put in front of it (a wrapper such as
+  // env, nice, setpriv, bwrap).
+  std::vector<std::string> worker_command;
+  std::vector<std::string> command_prefix;
+  SharedMemory shared_memory = SharedMemory::kAnonymous;
+  // A process worker must answer Ready within this, or Create fails.
+  absl::Duration startup_timeout = absl::Seconds(10);
+  // Process workers: a call running longer than this gets its worker
+  // killed (SIGKILL) and replaced; the call resolves DeadlineExceeded and
+  // the worker's other running calls Unavailable.
+  std::optional<absl::Duration> hard_timeout;
+  // Process workers: consecutive failed starts after which a worker is
+  // given up (its queued calls fail Unavailable). Restarts back off
+  // exponentially (20 ms doubling up to 5 s), so a worker that crashes at
+  // every start cannot cause a fork storm.
+  uint32_t max_restarts = 5;
   BalancerKind balancer = BalancerKind::kRoundRobin;
   // When set, picks the worker instead of `balancer`.
   std::shared_ptr<Balancer> custom_balancer;

@@ -1,6 +1,8 @@
 #include "runtime/region.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,11 +105,21 @@ LaneLayout LaneAt(const Geometry& g, uint32_t lane) {
 }
 
 absl::StatusOr<Region> Region::Create(const Geometry& geometry, uint64_t interface_id,
-                                      uint32_t method_count) {
+                                      uint32_t method_count, bool named) {
   if (absl::Status s = CheckGeometry(geometry); !s.ok()) return s;
   const uint64_t bytes = RegionBytes(geometry);
   Region region;
-  region.fd_ = memfd_create("weft-region", MFD_CLOEXEC);
+  if (named) {
+    uint8_t random[16];
+    if (getrandom(random, sizeof(random), 0) != sizeof(random)) return Errno("getrandom");
+    std::string name = "/weft-";
+    for (uint8_t b : random) absl::StrAppend(&name, absl::Hex(b, absl::kZeroPad2));
+    region.fd_ = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (region.fd_ < 0) return Errno("shm_open");
+    region.name_ = std::move(name);
+  } else {
+    region.fd_ = memfd_create("weft-region", MFD_CLOEXEC);
+  }
   if (region.fd_ < 0) return Errno("memfd_create");
   if (ftruncate(region.fd_, static_cast<off_t>(bytes)) != 0) return Errno("ftruncate");
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, region.fd_, 0);
@@ -176,7 +188,13 @@ absl::StatusOr<Region> Region::Map(int fd) {
 Region::Region(Region&& other) noexcept
     : base_(std::exchange(other.base_, nullptr)),
       size_(std::exchange(other.size_, 0)),
-      fd_(std::exchange(other.fd_, -1)) {}
+      fd_(std::exchange(other.fd_, -1)),
+      name_(std::exchange(other.name_, std::string())) {}
+
+void Region::Unlink() {
+  if (!name_.empty()) shm_unlink(name_.c_str());
+  name_.clear();
+}
 
 Region& Region::operator=(Region&& other) noexcept {
   if (this != &other) {
@@ -187,6 +205,7 @@ Region& Region::operator=(Region&& other) noexcept {
 }
 
 Region::~Region() {
+  Unlink();
   if (base_ != nullptr) munmap(base_, size_);
   if (fd_ >= 0) close(fd_);
 }

@@ -16,6 +16,7 @@
 #define WEFT_RUNTIME_REGION_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -45,8 +46,10 @@ LaneLayout LaneAt(const Geometry& geometry, uint32_t lane);
 
 class Region {
  public:
+  // `named`: a POSIX shared-memory object with a random 128-bit name
+  // (O_EXCL, mode 0600) instead of a memfd; see Unlink().
   static absl::StatusOr<Region> Create(const Geometry& geometry, uint64_t interface_id,
-                                       uint32_t method_count);
+                                       uint32_t method_count, bool named = false);
   // Maps the region behind `fd` (not taken over: the caller keeps it) and
   // validates its header.
   static absl::StatusOr<Region> Map(int fd);
@@ -63,6 +66,11 @@ class Region {
   char* base() const { return base_; }
   uint64_t size() const { return size_; }
   int fd() const { return fd_; }  // -1 for a region mapped from someone else's fd
+  // The shared-memory name while it is linked ("/weft-<32 hex>"), else "".
+  const std::string& name() const { return name_; }
+  // Removes the name (the memory lives on while mapped or open). Idempotent;
+  // the destructor does it too.
+  void Unlink();
   RegionHeader* header() const { return reinterpret_cast<RegionHeader*>(base_); }
   const Geometry& geometry() const { return header()->geometry; }
   LaneLayout lane(uint32_t i) const { return LaneAt(geometry(), i); }
@@ -71,6 +79,7 @@ class Region {
   char* base_ = nullptr;
   uint64_t size_ = 0;
   int fd_ = -1;  // owned when >= 0
+  std::string name_;
 };
 
 }  // namespace internal

@@ -46,5 +46,19 @@ void SpanAllocator::Free(uint64_t offset, uint64_t length) {
   free_.emplace(offset, length);
 }
 
+bool SpanAllocator::Reserve(uint64_t offset, uint64_t length) {
+  if (length == 0 || offset > size_ || length > size_ - offset) return false;
+  auto it = free_.upper_bound(offset);
+  if (it == free_.begin()) return false;
+  --it;
+  const uint64_t start = it->first, span = it->second;
+  if (offset + length > start + span) return false;
+  free_.erase(it);
+  if (offset > start) free_.emplace(start, offset - start);
+  if (start + span > offset + length) free_.emplace(offset + length, start + span - offset - length);
+  free_units_ -= length;
+  return true;
+}
+
 }  // namespace internal
 }  // namespace weft

@@ -29,6 +29,10 @@ class SpanAllocator {
   [[nodiscard]] std::optional<uint64_t> Allocate(uint64_t length);
   // Returns a span given out by Allocate (same offset and length).
   void Free(uint64_t offset, uint64_t length);
+  // Marks [offset, offset + length) as taken if it is wholly free (used to
+  // rebuild the bookkeeping of a heap that outlived its previous owner).
+  // Returns false, changing nothing, otherwise.
+  bool Reserve(uint64_t offset, uint64_t length);
 
   uint64_t size() const { return size_; }
   uint64_t free_units() const { return free_units_; }

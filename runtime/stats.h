@@ -3,6 +3,7 @@
 #define WEFT_RUNTIME_STATS_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace weft {
@@ -13,6 +14,13 @@ struct WorkerStats {
   bool sleeping = false;      // asleep now (after its spin window ran out)
   bool running = false;       // the worker is up
   uint32_t slots_in_use = 0;  // call slots taken, over all lanes to this worker
+  uint64_t calls_started = 0; // calls the worker took off its rings
+  // Process workers.
+  int pid = 0;                // 0 while down
+  uint64_t restarts = 0;      // replacements started after a death
+  bool up = false;            // serving (threads: always, until shutdown)
+  bool failed = false;        // given up after max_restarts failed starts
+  std::string last_exit;      // how the last process ended, e.g. "killed by signal 9"
 };
 
 struct PoolStats {

@@ -10,5 +10,6 @@
 #include "runtime/pool_options.h"
 #include "runtime/skeleton.h"
 #include "runtime/stub.h"
+#include "runtime/worker_main.h"
 
 #endif  // WEFT_RUNTIME_WEFT_H_

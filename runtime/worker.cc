@@ -90,10 +90,37 @@ absl::Status WorkerLoop::Start() {
         header_->method_count, " methods, but the worker serves ",
         absl::Hex(impl_->WeftInterfaceId()), " with ", impl_->WeftMethods().size()));
   }
+  RebuildHeldResponses();
   try {
     return impl_->OnStart();
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("weft: OnStart() threw: ", e.what()));
+  }
+}
+
+void WorkerLoop::RebuildHeldResponses() {
+  // A replacement worker inherits a region whose response heaps may still
+  // hold responses the host reads: keep their spans out of the allocator.
+  const uint32_t active =
+      std::min(header_->active_lanes.load(std::memory_order_acquire), geometry_.lanes);
+  for (uint32_t i = 0; i < active; ++i) {
+    LaneWorker& l = lane(i);
+    for (uint32_t s = 0; s < geometry_.slots_per_lane; ++s) {
+      SlotShared& slot = l.slots[s];
+      // Acquire: pairs with the release stores of done_seq and released_seq.
+      const uint32_t done = slot.done_seq.load(std::memory_order_acquire);
+      if (done == 0 || slot.released_seq.load(std::memory_order_acquire) == done) continue;
+      SegmentTable table;
+      std::memcpy(&table, &slot.response, sizeof(table));
+      LaneWorker::SlotWorker& mine = l.slot_workers[s];
+      for (uint32_t k = 0; k < std::min(table.count, kMaxSegments); ++k) {
+        const SegmentRef seg = table.segments[k];
+        if (seg.offset < l.layout.response_heap || seg.offset % kWordBytes != 0) continue;
+        const uint64_t at = (seg.offset - l.layout.response_heap) / kWordBytes;
+        if (l.heap.Reserve(at, seg.words)) mine.held.push_back(SpillSpan{seg.offset, seg.words});
+      }
+      mine.held_seq = done;
+    }
   }
 }
 
@@ -114,6 +141,11 @@ bool WorkerLoop::PollOnce() {
       CallDescriptor* descriptor = l.ring.Peek();
       if (descriptor == nullptr) break;
       const CallDescriptor copy = *descriptor;
+      if (copy.slot < geometry_.slots_per_lane) {
+        // Relaxed: published to the host by the release store of head in
+        // Pop() below; read after our death (by then every store is done).
+        l.slots[copy.slot].started_seq.store(copy.seq, std::memory_order_relaxed);
+      }
       l.ring.Pop();
       // Relaxed: a statistics counter (balancer load snapshots).
       header_->calls_started.fetch_add(1, std::memory_order_relaxed);
@@ -127,6 +159,10 @@ bool WorkerLoop::PollOnce() {
 void WorkerLoop::Serve(LaneWorker& l, const CallDescriptor& d) {
   if (d.slot >= geometry_.slots_per_lane) return;  // no slot to answer on
   SlotShared& slot = l.slots[d.slot];
+  // Acquire: pairs with the release store of done_seq by whoever completed
+  // it. Already done: the host completed this call for a worker that died
+  // holding it; the descriptor is stale.
+  if (slot.done_seq.load(std::memory_order_acquire) == d.seq) return;
   LaneWorker::SlotWorker& mine = l.slot_workers[d.slot];
   // The host reused the slot, so it released the previous response.
   l.FreeHeld(mine);
@@ -165,6 +201,10 @@ void WorkerLoop::Serve(LaneWorker& l, const CallDescriptor& d) {
                                     geometry_.response_inline_bytes / kWordBytes,
                                     mine.response_dirty_words, &l, max_payload_words_);
       CallContext context{&request, &response, &slot.abort, &method};
+      if (header_->track_busy != 0) {
+        // Relaxed: read by the host's supervisor for hard_timeout only.
+        header_->busy_since_ns.store(MonotonicNanos(), std::memory_order_relaxed);
+      }
       impl_->BeforeCall(method);
       try {
         status = impl_->WeftDispatch(d.method_index, context);
@@ -185,6 +225,7 @@ void WorkerLoop::Serve(LaneWorker& l, const CallDescriptor& d) {
             absl::StrCat("weft: the response of ", method.name, " exceeds max_payload_bytes"));
       }
       impl_->AfterCall(method, status);
+      if (header_->track_busy != 0) header_->busy_since_ns.store(0, std::memory_order_relaxed);
       if (status.ok()) response.WriteTable(slot.response);
       mine.response_dirty_words = response.inline_used_words();
       mine.held.assign(response.spills(), response.spills() + response.spill_count());

@@ -52,6 +52,7 @@ class WorkerLoop {
   struct LaneWorker;
 
   bool PollOnce();
+  void RebuildHeldResponses();
   void Serve(LaneWorker& lane, const CallDescriptor& descriptor);
   void Sleep();
   LaneWorker& lane(uint32_t i);

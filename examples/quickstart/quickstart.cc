@@ -1,12 +1,16 @@
-// The quickstart: a pool of thread workers serving the Math interface.
+// The quickstart: a pool of workers serving the Math interface.
 //
-//   tools/bazel run //examples/quickstart
+//   tools/bazel run //examples/quickstart              # thread workers
+//   tools/bazel run //examples/quickstart -- --process # process workers
 //
 // prints square(7) and hypot(3, 4), then pipelines 10,000 calls and prints
 // their median round trip.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <string>
+#include <unistd.h>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -16,7 +20,21 @@
 #include "examples/quickstart/math.weft.h"
 #include "examples/quickstart/math_impl.h"
 
-int main() {
+namespace {
+
+// math_worker sits next to this binary (bazel-bin/examples/quickstart/).
+std::string WorkerBinary() {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return "examples/quickstart/math_worker";
+  std::string path(self, static_cast<size_t>(n));
+  return path.substr(0, path.rfind('/') + 1) + "math_worker";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool process = argc > 1 && std::strcmp(argv[1], "--process") == 0;
   weft::PoolOptions options;
   // One core for this (host) thread, the others for workers: a waiting
   // worker spins before it sleeps, so more workers than free cores would
@@ -24,8 +42,15 @@ int main() {
   options.workers = static_cast<int>(std::max(2u, std::thread::hardware_concurrency())) - 1;
   options.balancer = weft::BalancerKind::kFirstIdle;
 
-  absl::StatusOr<weft::Pool<quickstart::Math>> pool = weft::Pool<quickstart::Math>::Create(
-      options, [] { return std::make_unique<quickstart::MathImpl>(); });
+  absl::StatusOr<weft::Pool<quickstart::Math>> pool = absl::UnknownError("not created");
+  if (process) {
+    options.runtime = weft::WorkerRuntime::kProcess;
+    options.worker_command = {WorkerBinary()};
+    pool = weft::Pool<quickstart::Math>::Create(options);
+  } else {
+    pool = weft::Pool<quickstart::Math>::Create(
+        options, [] { return std::make_unique<quickstart::MathImpl>(); });
+  }
   if (!pool.ok()) {
     std::fprintf(stderr, "could not start the pool: %s\n", pool.status().ToString().c_str());
     return EXIT_FAILURE;

@@ -1,0 +1,108 @@
+#include "runtime/worker_main.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "capnp/message.h"
+#include "capnp/serialize.h"
+#include "kj/exception.h"
+#include "runtime/process.h"
+#include "runtime/region.h"
+#include "runtime/worker.h"
+#include "schema/control.capnp.h"
+
+namespace weft {
+namespace internal {
+namespace {
+
+void SendReady(int fd, const absl::Status& status) {
+  capnp::MallocMessageBuilder message;
+  control::Ready::Builder ready = message.initRoot<control::Ready>();
+  ready.setCode(static_cast<uint32_t>(status.code()));
+  ready.setMessage(std::string(status.message()));
+  ready.setPid(getpid());
+  capnp::writeMessageToFd(fd, message);
+}
+
+absl::StatusOr<Region> MapRegion(control::Boot::Reader boot) {
+  if (boot.getRegionFd() >= 0) return Region::Map(boot.getRegionFd());
+  const std::string path = boot.getRegionName().cStr();
+  const int fd = path.rfind("/proc/", 0) == 0 ? open(path.c_str(), O_RDWR | O_CLOEXEC)
+                                              : shm_open(path.c_str(), O_RDWR, 0);
+  if (fd < 0) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot open region ", path, ": ", std::strerror(errno)));
+  }
+  absl::StatusOr<Region> region = Region::Map(fd);
+  close(fd);  // the mapping keeps the memory
+  return region;
+}
+
+}  // namespace
+
+int RunProcessWorker(const std::function<std::unique_ptr<SkeletonBase>()>& factory) {
+  const char* control_env = std::getenv("WEFT_CONTROL_FD");
+  if (control_env == nullptr) {
+    std::fprintf(stderr,
+                 "This program is a weft process worker. A weft::Pool starts it "
+                 "(PoolOptions.worker_command); it does nothing on its own.\n");
+    return 2;
+  }
+  // Exit with the host: the signal if it dies from now on, and the check
+  // for a host that died before this call (we would be reparented).
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() == 1) return 1;
+  const int control = std::atoi(control_env);
+
+  try {
+    capnp::StreamFdMessageReader boot_message(control);
+    control::Boot::Reader boot = boot_message.getRoot<control::Boot>();
+    absl::StatusOr<Region> region = MapRegion(boot);
+    if (!region.ok()) {
+      SendReady(control, region.status());
+      return 1;
+    }
+    std::unique_ptr<SkeletonBase> impl = factory();
+    SpinPolicy spin{boot.getSpinPolls(), boot.getYieldPolls()};
+    WorkerLoop loop(region->base(), region->size(), impl.get(), spin,
+                    boot.getMaxPayloadBytes() / sizeof(capnp::word));
+    absl::Status started = loop.Start();
+    SendReady(control, started);
+    if (!started.ok()) return 1;
+    // The host closes the control socket when it stops us or dies: either
+    // way there is nothing left to serve for.
+    std::thread([control] {
+      char byte;
+      for (;;) {
+        const ssize_t n = read(control, &byte, 1);
+        if (n == 0 || (n < 0 && errno != EINTR)) {
+          std::fflush(stdout);
+          std::fflush(stderr);
+          _exit(0);
+        }
+      }
+    }).detach();
+    loop.Run();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    return 0;
+  } catch (const kj::Exception& e) {
+    std::fprintf(stderr, "weft worker: bad boot message: %s\n", e.getDescription().cStr());
+    return 1;
+  }
+}
+
+}  // namespace internal
+}  // namespace weft
