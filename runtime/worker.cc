@@ -91,6 +91,9 @@ absl::Status WorkerLoop::Start() {
         absl::Hex(impl_->WeftInterfaceId()), " with ", impl_->WeftMethods().size()));
   }
   RebuildHeldResponses();
+  // A replacement worker continues its predecessor's counts.
+  calls_started_ = header_->calls_started.load(std::memory_order_relaxed);
+  calls_served_ = header_->calls_served.load(std::memory_order_relaxed);
   try {
     return impl_->OnStart();
   } catch (const std::exception& e) {
@@ -147,8 +150,9 @@ bool WorkerLoop::PollOnce() {
         l.slots[copy.slot].started_seq.store(copy.seq, std::memory_order_relaxed);
       }
       l.ring.Pop();
-      // Relaxed: a statistics counter (balancer load snapshots).
-      header_->calls_started.fetch_add(1, std::memory_order_relaxed);
+      // Relaxed: a statistics counter (balancer load snapshots). This
+      // worker is its only writer: a plain store, no locked read-modify-write.
+      header_->calls_started.store(++calls_started_, std::memory_order_relaxed);
       Serve(l, copy);
       worked = true;
     }
@@ -236,8 +240,8 @@ void WorkerLoop::Serve(LaneWorker& l, const CallDescriptor& d) {
   const size_t length = std::min<size_t>(status.message().size(), kMaxStatusMessage);
   if (length > 0) std::memcpy(slot.message, status.message().data(), length);
   slot.message_length = static_cast<uint32_t>(length);
-  // Relaxed: a statistics counter.
-  header_->calls_served.fetch_add(1, std::memory_order_relaxed);
+  // Relaxed: a statistics counter; this worker is its only writer.
+  header_->calls_served.store(++calls_served_, std::memory_order_relaxed);
   // Release: publishes status, message and response table written above.
   // Pairs with the host's acquire loads of done_seq (LaneHost::WorkerDone,
   // WaitSlotDone).

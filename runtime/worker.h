@@ -65,6 +65,8 @@ class WorkerLoop {
   SpinPolicy spin_;
   uint64_t max_payload_words_;
   std::vector<std::unique_ptr<LaneWorker>> lanes_;
+  uint64_t calls_started_ = 0;  // mirrors of the header's counters
+  uint64_t calls_served_ = 0;
 };
 
 }  // namespace internal
