@@ -1,0 +1,598 @@
+// The comparison driver:
+//
+//   tools/bazel run -c opt //benchmarks:compare -- [--quick] [--out=DIR]
+//       [--reps=N] [--host_cpu=0] [--worker_cpu=1]
+//
+// runs the suites interleaved (floor, weft, baselines, iceoryx, then again,
+// --reps times: 5 by default, 3 with --quick), each as its own process with
+// the same pinning flags, and writes to DIR (default bench-results/; a
+// relative DIR is taken from the directory Bazel was started in):
+//   raw/<suite>.rep<N>.json  Google Benchmark's JSON, as written
+//   raw/<suite>.rep<N>.log   the suite's console output
+//   summary.md               p50 / p99 round trip, calls/s and ratios
+//   summary.json             the same numbers, and `ratios` (below)
+//   payload.svg              p50 round trip against payload size, log-log
+//
+// Each benchmark's p50, p99 and calls/s in the report are the medians over
+// the repetitions of what the benchmark measured (per-call percentiles, see
+// harness.h). A ratio is the ratio of two such medians. A ratio whose rows
+// did not run (skipped or failed) is null, with the reason under `missing`.
+//
+// --smoke runs one repetition of every suite with --smoke (a handful of
+// iterations each); the smoke test uses it. Exit status: 0 when every suite
+// ran without a failed benchmark (skipped rows are not failures).
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "benchmarks/json.h"
+
+extern char** environ;
+
+namespace {
+
+const std::vector<std::string> kSuites = {"floor", "weft", "baselines", "iceoryx"};
+
+struct Flags {
+  bool quick = false;
+  bool smoke = false;
+  int reps = 0;
+  std::string out = "bench-results";
+  int host_cpu = 0;
+  int worker_cpu = 1;
+  std::string argv0;
+};
+
+struct Row {
+  std::vector<double> p50, p99, calls_per_s;
+  std::string error;  // last error or skip message
+  int runs = 0;
+};
+
+std::optional<double> Median(std::vector<double> v) {
+  if (v.empty()) return std::nullopt;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+bool Executable(const std::string& p) { return access(p.c_str(), X_OK) == 0; }
+
+std::string FindSuite(const Flags& flags, const std::string& suite) {
+  const std::string rel = "benchmarks/" + suite + "_benchmark";
+  std::vector<std::string> candidates;
+  for (const char* env : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
+    if (const char* d = std::getenv(env)) candidates.push_back(std::string(d) + "/weft/" + rel);
+  }
+  candidates.push_back(flags.argv0 + ".runfiles/weft/" + rel);
+  const size_t slash = flags.argv0.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : flags.argv0.substr(0, slash);
+  candidates.push_back(dir + "/" + suite + "_benchmark");
+  candidates.push_back(rel);
+  for (const std::string& c : candidates) {
+    if (Executable(c)) return c;
+  }
+  return "";
+}
+
+bool MakeDirs(const std::string& path) {
+  std::string partial;
+  std::stringstream ss(path);
+  std::string part;
+  if (!path.empty() && path[0] == '/') partial = "/";
+  while (std::getline(ss, part, '/')) {
+    if (part.empty()) continue;
+    partial += part + "/";
+    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) return false;
+  }
+  return true;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+double NowSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+// Runs `argv` with stdout and stderr to `log`; returns the exit status
+// (128 + signal when killed, -1 when it could not start).
+int Run(const std::vector<std::string>& argv, const std::string& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  const int err = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (err != 0) return -1;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+// "BM_X/64/iterations:3/manual_time" -> "BM_X/64".
+std::string BaseName(const std::string& name) {
+  std::stringstream ss(name);
+  std::string part, out;
+  while (std::getline(ss, part, '/')) {
+    if (part.rfind("iterations:", 0) == 0 || part.rfind("min_time:", 0) == 0 ||
+        part == "manual_time" || part == "real_time") {
+      continue;
+    }
+    out += (out.empty() ? "" : "/") + part;
+  }
+  return out;
+}
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      return colon == std::string::npos ? line : line.substr(colon + 2);
+    }
+  }
+  return "unknown";
+}
+
+std::string Format(std::optional<double> v, const char* unit = "") {
+  if (!v) return "—";
+  char buf[64];
+  const double x = *v;
+  if (std::string(unit) == "ns") {
+    if (x >= 1e6) {
+      std::snprintf(buf, sizeof(buf), "%.2f ms", x / 1e6);
+    } else if (x >= 1e3) {
+      std::snprintf(buf, sizeof(buf), "%.2f µs", x / 1e3);
+    } else {
+      std::snprintf(buf, sizeof(buf), "%.0f ns", x);
+    }
+  } else if (std::string(unit) == "rate") {
+    if (x >= 1e6) {
+      std::snprintf(buf, sizeof(buf), "%.2f M", x / 1e6);
+    } else if (x >= 1e3) {
+      std::snprintf(buf, sizeof(buf), "%.1f k", x / 1e3);
+    } else {
+      std::snprintf(buf, sizeof(buf), "%.1f", x);
+    }
+  } else {
+    std::snprintf(buf, sizeof(buf), x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : "%.2f", x);
+  }
+  return buf;
+}
+
+std::string JsonNumber(std::optional<double> v) {
+  if (!v || !std::isfinite(*v)) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.6g", *v);
+  return buf;
+}
+
+struct Series {
+  std::string label;
+  std::string prefix;  // benchmark name before "/<bytes>"
+  std::string color;
+};
+
+const std::vector<Series> kPayloadSeries = {
+    {"weft (thread worker)", "BM_WeftPayloadThread", "#d62728"},
+    {"weft (process worker)", "BM_WeftPayloadProcess", "#ff7f0e"},
+    {"iceoryx request/response", "BM_IceoryxPayload", "#2ca02c"},
+    {"mutex+condvar pool", "BM_CondvarPayload", "#1f77b4"},
+    {"Cap'n Proto RPC (socketpair)", "BM_CapnpRpcPayload", "#9467bd"},
+};
+
+std::string PayloadSvg(const std::map<std::string, Row>& rows) {
+  struct Point {
+    double bytes, ns;
+  };
+  std::vector<std::vector<Point>> points(kPayloadSeries.size());
+  double min_b = 1e30, max_b = 0, min_ns = 1e30, max_ns = 0;
+  for (size_t s = 0; s < kPayloadSeries.size(); ++s) {
+    for (const auto& [name, row] : rows) {
+      const std::string prefix = kPayloadSeries[s].prefix + "/";
+      if (name.rfind(prefix, 0) != 0) continue;
+      const std::optional<double> p50 = Median(row.p50);
+      if (!p50 || *p50 <= 0) continue;
+      const double bytes = std::atof(name.c_str() + prefix.size());
+      points[s].push_back({bytes, *p50});
+      min_b = std::min(min_b, bytes);
+      max_b = std::max(max_b, bytes);
+      min_ns = std::min(min_ns, *p50);
+      max_ns = std::max(max_ns, *p50);
+    }
+    std::sort(points[s].begin(), points[s].end(),
+              [](const Point& a, const Point& b) { return a.bytes < b.bytes; });
+  }
+  const int W = 760, H = 480, L = 80, R = 230, T = 40, B = 60;
+  std::ostringstream svg;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+      << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      << "<text x=\"" << L << "\" y=\"24\" font-size=\"15\">p50 round trip against payload size"
+      << " (checksum of a Data param)</text>\n";
+  if (max_b <= 0) {
+    svg << "<text x=\"" << L << "\" y=\"" << H / 2 << "\">no payload rows ran</text>\n</svg>\n";
+    return svg.str();
+  }
+  const double x0 = std::floor(std::log10(min_b)), x1 = std::ceil(std::log10(max_b));
+  const double y0 = std::floor(std::log10(min_ns)), y1 = std::ceil(std::log10(max_ns));
+  auto px = [&](double b) { return L + (std::log10(b) - x0) / std::max(1.0, x1 - x0) * (W - L - R); };
+  auto py = [&](double ns) {
+    return H - B - (std::log10(ns) - y0) / std::max(1.0, y1 - y0) * (H - T - B);
+  };
+  svg << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W - L - R << "\" height=\""
+      << H - T - B << "\" fill=\"none\" stroke=\"#444\"/>\n";
+  auto bytes_label = [](double e) {
+    const double b = std::pow(10.0, e);
+    char buf[32];
+    if (b >= 1e6) {
+      std::snprintf(buf, sizeof(buf), "%g MB", b / 1e6);
+    } else if (b >= 1e3) {
+      std::snprintf(buf, sizeof(buf), "%g kB", b / 1e3);
+    } else {
+      std::snprintf(buf, sizeof(buf), "%g B", b);
+    }
+    return std::string(buf);
+  };
+  auto ns_label = [](double e) {
+    const double ns = std::pow(10.0, e);
+    char buf[32];
+    if (ns >= 1e6) {
+      std::snprintf(buf, sizeof(buf), "%g ms", ns / 1e6);
+    } else if (ns >= 1e3) {
+      std::snprintf(buf, sizeof(buf), "%g µs", ns / 1e3);
+    } else {
+      std::snprintf(buf, sizeof(buf), "%g ns", ns);
+    }
+    return std::string(buf);
+  };
+  for (double e = x0; e <= x1; e += 1) {
+    const double x = px(std::pow(10.0, e));
+    svg << "<line x1=\"" << x << "\" y1=\"" << T << "\" x2=\"" << x << "\" y2=\"" << H - B
+        << "\" stroke=\"#ddd\"/>\n<text x=\"" << x << "\" y=\"" << H - B + 18
+        << "\" text-anchor=\"middle\">" << bytes_label(e) << "</text>\n";
+  }
+  for (double e = y0; e <= y1; e += 1) {
+    const double y = py(std::pow(10.0, e));
+    svg << "<line x1=\"" << L << "\" y1=\"" << y << "\" x2=\"" << W - R << "\" y2=\"" << y
+        << "\" stroke=\"#ddd\"/>\n<text x=\"" << L - 6 << "\" y=\"" << y + 4
+        << "\" text-anchor=\"end\">" << ns_label(e) << "</text>\n";
+  }
+  svg << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 18
+      << "\" text-anchor=\"middle\">payload (bytes, log scale)</text>\n"
+      << "<text transform=\"translate(18," << (T + H - B) / 2
+      << ") rotate(-90)\" text-anchor=\"middle\">p50 round trip (log scale)</text>\n";
+  int legend_y = T + 10;
+  for (size_t s = 0; s < kPayloadSeries.size(); ++s) {
+    const Series& series = kPayloadSeries[s];
+    if (points[s].empty()) continue;
+    svg << "<polyline fill=\"none\" stroke=\"" << series.color << "\" stroke-width=\"2\" points=\"";
+    for (const Point& p : points[s]) svg << px(p.bytes) << "," << py(p.ns) << " ";
+    svg << "\"/>\n";
+    for (const Point& p : points[s]) {
+      svg << "<circle cx=\"" << px(p.bytes) << "\" cy=\"" << py(p.ns) << "\" r=\"3\" fill=\""
+          << series.color << "\"/>\n";
+    }
+    svg << "<line x1=\"" << W - R + 12 << "\" y1=\"" << legend_y << "\" x2=\"" << W - R + 36
+        << "\" y2=\"" << legend_y << "\" stroke=\"" << series.color
+        << "\" stroke-width=\"2\"/>\n<text x=\"" << W - R + 42 << "\" y=\"" << legend_y + 4
+        << "\">" << series.label << "</text>\n";
+    legend_y += 20;
+  }
+  svg << "</svg>\n";
+  return svg.str();
+}
+
+struct Ratio {
+  std::string key;
+  std::string numerator, denominator;  // benchmark names; denominator empty: a rate
+  std::string meaning;
+  std::string goal;
+};
+
+const std::vector<Ratio> kRatios = {
+    {"weft_over_floor", "BM_WeftEchoThread", "BM_FloorThreads",
+     "weft thread-worker small call p50 ÷ thread cache-line ping-pong p50", "≤ 3"},
+    {"iceoryx_over_weft", "BM_IceoryxEcho", "BM_WeftEchoThread",
+     "iceoryx request/response p50 ÷ weft p50", "≥ 8"},
+    {"capnp_rpc_over_weft", "BM_CapnpRpcEcho", "BM_WeftEchoThread",
+     "Cap'n Proto RPC p50 ÷ weft p50", "≥ 200"},
+    {"condvar_over_weft", "BM_CondvarEcho", "BM_WeftEchoThread",
+     "mutex+condvar pool p50 ÷ weft p50", "≥ 150"},
+    {"process_over_thread", "BM_WeftEchoProcess", "BM_WeftEchoThread",
+     "weft process-worker p50 ÷ weft thread-worker p50", "≤ 1.15"},
+    {"sleeping_over_futex", "BM_WeftEchoSleeping", "BM_FutexWake",
+     "weft wake-from-sleep p50 ÷ raw futex hand-off p50", "≤ 1.15"},
+    {"pipelined_calls_per_s", "BM_WeftPipelined/256", "",
+     "weft calls/s, 256 in flight from one thread to one worker", "≥ 20 M"},
+};
+
+// What each benchmark row is, for the table.
+std::string Describe(const std::string& name) {
+  static const std::map<std::string, std::string> kWhat = {
+      {"BM_FloorThreads", "floor: cache-line ping-pong, two threads"},
+      {"BM_FloorProcesses", "floor: cache-line ping-pong, two processes (memfd)"},
+      {"BM_WeftEchoThread", "weft echo, thread worker"},
+      {"BM_WeftEchoProcess", "weft echo, process worker"},
+      {"BM_WeftEchoSleeping", "weft echo, worker asleep before each call"},
+      {"BM_WeftPipelined/64", "weft echo, 64 in flight"},
+      {"BM_WeftPipelined/256", "weft echo, 256 in flight"},
+      {"BM_WeftHostThreads/2", "weft echo, 2 host threads (both on host CPU), 1 worker"},
+      {"BM_WeftHostThreads/4", "weft echo, 4 host threads (all on host CPU), 1 worker"},
+      {"BM_CondvarEcho", "mutex+condvar pool + std::promise"},
+      {"BM_FutexWake", "raw futex: wake a sleeping worker, spin for the answer"},
+      {"BM_FutexPingPong", "raw futex: both sides sleep"},
+      {"BM_CapnpRpcEcho", "Cap'n Proto two-party RPC, socketpair, forked server"},
+      {"BM_PipePingPong", "pipe ping-pong with a forked process"},
+      {"BM_IceoryxEcho", "iceoryx 2.0 request/response, busy polling"},
+  };
+  auto it = kWhat.find(name);
+  if (it != kWhat.end()) return it->second;
+  for (const Series& s : kPayloadSeries) {
+    if (name.rfind(s.prefix + "/", 0) == 0) return s.label + ", " + name.substr(s.prefix.size() + 1) + " B";
+  }
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  flags.argv0 = argv[0];
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--quick") {
+      flags.quick = true;
+    } else if (a == "--smoke") {
+      flags.smoke = true;
+    } else if (a.rfind("--out=", 0) == 0) {
+      flags.out = a.substr(6);
+    } else if (a.rfind("--reps=", 0) == 0) {
+      flags.reps = std::atoi(a.c_str() + 7);
+    } else if (a.rfind("--host_cpu=", 0) == 0) {
+      flags.host_cpu = std::atoi(a.c_str() + 11);
+    } else if (a.rfind("--worker_cpu=", 0) == 0) {
+      flags.worker_cpu = std::atoi(a.c_str() + 13);
+    } else {
+      std::fprintf(stderr,
+                   "usage: compare [--quick | --smoke] [--out=DIR] [--reps=N] [--host_cpu=N] "
+                   "[--worker_cpu=N]\nunknown argument: %s\n",
+                   a.c_str());
+      return 2;
+    }
+  }
+  if (flags.reps <= 0) flags.reps = flags.smoke ? 1 : flags.quick ? 3 : 5;
+  if (flags.out.empty() || flags.out[0] != '/') {
+    const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+    if (cwd != nullptr) flags.out = std::string(cwd) + "/" + flags.out;
+  }
+  const std::string raw = flags.out + "/raw";
+  if (!MakeDirs(raw)) {
+    std::fprintf(stderr, "compare: cannot create %s\n", raw.c_str());
+    return 2;
+  }
+
+  std::map<std::string, std::string> binaries;
+  for (const std::string& suite : kSuites) {
+    binaries[suite] = FindSuite(flags, suite);
+    if (binaries[suite].empty()) {
+      std::fprintf(stderr, "compare: %s_benchmark not found next to %s or in its runfiles\n",
+                   suite.c_str(), argv[0]);
+      return 2;
+    }
+  }
+
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
+  const std::string mode = flags.smoke ? "smoke" : flags.quick ? "quick" : "full";
+  std::printf("compare: %s run, %d repetition(s), host CPU %d, worker CPU %d, writing to %s\n",
+              mode.c_str(), flags.reps, flags.host_cpu, flags.worker_cpu, flags.out.c_str());
+  std::fflush(stdout);
+
+  // Interleaved: every suite once per repetition, in the same order.
+  const double start = NowSeconds();
+  std::map<std::string, Row> rows;
+  std::vector<std::string> order;  // first-seen order of benchmark names
+  std::vector<std::string> failures;
+  for (int rep = 1; rep <= flags.reps; ++rep) {
+    for (const std::string& suite : kSuites) {
+      const std::string stem = raw + "/" + suite + ".rep" + std::to_string(rep);
+      std::vector<std::string> args = {binaries[suite],
+                                       "--host_cpu=" + std::to_string(flags.host_cpu),
+                                       "--worker_cpu=" + std::to_string(flags.worker_cpu),
+                                       "--benchmark_out=" + stem + ".json",
+                                       "--benchmark_out_format=json"};
+      if (flags.smoke) args.push_back("--smoke");
+      if (flags.quick) args.push_back("--quick");
+      const double t0 = NowSeconds();
+      const int status = Run(args, stem + ".log");
+      std::printf("  rep %d/%d %-10s %s (%.1f s)\n", rep, flags.reps, suite.c_str(),
+                  status == 0 ? "ok" : ("FAILED, exit " + std::to_string(status) + ", see " +
+                                        stem + ".log")
+                                           .c_str(),
+                  NowSeconds() - t0);
+      std::fflush(stdout);
+      if (status != 0) failures.push_back(suite + " rep " + std::to_string(rep));
+      std::optional<json::Value> doc = json::Parse(ReadFile(stem + ".json"));
+      if (!doc) {
+        failures.push_back(suite + " rep " + std::to_string(rep) + ": no JSON output");
+        continue;
+      }
+      for (const json::Value& b : (*doc)["benchmarks"].array) {
+        if (b["run_type"].string == "aggregate") continue;
+        const std::string name = BaseName(b["name"].string);
+        if (!rows.count(name)) order.push_back(name);
+        Row& row = rows[name];
+        ++row.runs;
+        if (b["error_occurred"].boolean) {
+          row.error = b["error_message"].string;
+          continue;
+        }
+        if (b.has("p50_ns")) row.p50.push_back(b["p50_ns"].number);
+        if (b.has("p99_ns")) row.p99.push_back(b["p99_ns"].number);
+        if (b.has("calls_per_s")) row.calls_per_s.push_back(b["calls_per_s"].number);
+      }
+    }
+  }
+  const double elapsed = NowSeconds() - start;
+
+  auto p50 = [&](const std::string& name) -> std::optional<double> {
+    auto it = rows.find(name);
+    return it == rows.end() ? std::nullopt : Median(it->second.p50);
+  };
+  auto why_missing = [&](const std::string& name) -> std::string {
+    auto it = rows.find(name);
+    if (it == rows.end()) return name + " did not run";
+    return name + ": " + (it->second.error.empty() ? "no result" : it->second.error);
+  };
+
+  std::map<std::string, std::optional<double>> ratio_values;
+  std::map<std::string, std::string> missing;
+  for (const Ratio& r : kRatios) {
+    std::optional<double> v;
+    if (r.denominator.empty()) {
+      auto it = rows.find(r.numerator);
+      if (it != rows.end()) v = Median(it->second.calls_per_s);
+      if (!v) missing[r.key] = why_missing(r.numerator);
+    } else {
+      const std::optional<double> n = p50(r.numerator), d = p50(r.denominator);
+      if (n && d && *d > 0) {
+        v = *n / *d;
+      } else {
+        missing[r.key] = !n ? why_missing(r.numerator) : why_missing(r.denominator);
+      }
+    }
+    ratio_values[r.key] = v;
+  }
+
+  char date[64];
+  const time_t now = time(nullptr);
+  strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  char pinning[256];
+  std::snprintf(pinning, sizeof(pinning),
+                "host thread(s) on CPU %d, worker thread / server process on CPU %d "
+                "(sched_setaffinity)",
+                flags.host_cpu, flags.worker_cpu);
+
+  // summary.md
+  std::ostringstream md;
+  md << "# weft benchmark summary\n\n"
+     << "- machine: " << CpuModel() << ", " << cpus << " online CPUs; load average at start "
+     << Format(load[0]) << "\n"
+     << "- pinning: " << pinning << "\n"
+     << "- run: " << mode << ", " << flags.reps << " interleaved repetition(s) of "
+     << kSuites.size() << " suites, " << Format(elapsed) << " s, " << date << "\n"
+     << "- each number is the median over the repetitions of a per-call percentile or rate"
+     << " the benchmark measured; ratios are ratios of those medians\n\n"
+     << "## Ratios\n\n| key | value | goal | definition |\n|---|---:|---|---|\n";
+  for (const Ratio& r : kRatios) {
+    const std::optional<double>& v = ratio_values[r.key];
+    md << "| `" << r.key << "` | "
+       << (v ? (r.denominator.empty() ? Format(v, "rate") : Format(v)) : "null") << " | "
+       << r.goal << " | " << r.meaning;
+    if (missing.count(r.key)) md << " — **missing**: " << missing[r.key];
+    md << " |\n";
+  }
+  md << "\n## Round trips\n\n"
+     << "`vs weft` is this row's p50 ÷ the weft thread-worker p50 of the same kind "
+        "(echo rows: BM_WeftEchoThread; payload rows: BM_WeftPayloadThread of the same size)."
+     << "\n\n| benchmark | what | p50 | p99 | calls/s | vs weft |\n|---|---|---:|---:|---:|---:|\n";
+  for (const std::string& name : order) {
+    const Row& row = rows[name];
+    std::optional<double> reference = p50("BM_WeftEchoThread");
+    const size_t slash = name.find('/');
+    for (const Series& s : kPayloadSeries) {
+      if (name.rfind(s.prefix + "/", 0) == 0) {
+        reference = p50("BM_WeftPayloadThread" + name.substr(slash));
+      }
+    }
+    const std::optional<double> mine = Median(row.p50);
+    std::optional<double> vs;
+    if (mine && reference && *reference > 0) vs = *mine / *reference;
+    md << "| " << name << " | " << Describe(name);
+    if (row.p50.empty()) {
+      md << " — " << (row.error.empty() ? "no result" : row.error) << " | — | — | — | — |\n";
+      continue;
+    }
+    md << " | " << Format(mine, "ns") << " | " << Format(Median(row.p99), "ns") << " | "
+       << Format(Median(row.calls_per_s), "rate") << " | " << Format(vs) << " |\n";
+  }
+  md << "\n![p50 round trip against payload size](payload.svg)\n";
+  if (!failures.empty()) {
+    md << "\n## Failures\n\n";
+    for (const std::string& f : failures) md << "- " << f << "\n";
+  }
+
+  // summary.json
+  std::ostringstream js;
+  js << "{\n  \"mode\": " << json::Quote(mode) << ",\n  \"repetitions\": " << flags.reps
+     << ",\n  \"machine\": {\"cpu_model\": " << json::Quote(CpuModel())
+     << ", \"online_cpus\": " << cpus << ", \"load_average_at_start\": " << JsonNumber(load[0])
+     << "},\n  \"pinning\": {\"host_cpu\": " << flags.host_cpu
+     << ", \"worker_cpu\": " << flags.worker_cpu << ", \"how\": " << json::Quote(pinning)
+     << "},\n  \"date\": " << json::Quote(date) << ",\n  \"ratios\": {\n";
+  for (size_t i = 0; i < kRatios.size(); ++i) {
+    js << "    " << json::Quote(kRatios[i].key) << ": " << JsonNumber(ratio_values[kRatios[i].key])
+       << (i + 1 < kRatios.size() ? ",\n" : "\n");
+  }
+  js << "  },\n  \"missing\": {";
+  bool first = true;
+  for (const auto& [key, why] : missing) {
+    js << (first ? "\n" : ",\n") << "    " << json::Quote(key) << ": " << json::Quote(why);
+    first = false;
+  }
+  js << (first ? "},\n" : "\n  },\n") << "  \"benchmarks\": {";
+  first = true;
+  for (const std::string& name : order) {
+    const Row& row = rows[name];
+    js << (first ? "\n" : ",\n") << "    " << json::Quote(name) << ": {\"p50_ns\": "
+       << JsonNumber(Median(row.p50)) << ", \"p99_ns\": " << JsonNumber(Median(row.p99))
+       << ", \"calls_per_s\": " << JsonNumber(Median(row.calls_per_s))
+       << ", \"repetitions\": " << row.p50.size();
+    if (row.p50.empty() && !row.error.empty()) js << ", \"error\": " << json::Quote(row.error);
+    js << "}";
+    first = false;
+  }
+  js << "\n  },\n  \"failures\": [";
+  for (size_t i = 0; i < failures.size(); ++i) {
+    js << (i ? ", " : "") << json::Quote(failures[i]);
+  }
+  js << "]\n}\n";
+
+  std::ofstream(flags.out + "/summary.md") << md.str();
+  std::ofstream(flags.out + "/summary.json") << js.str();
+  std::ofstream(flags.out + "/payload.svg") << PayloadSvg(rows);
+
+  std::printf("\n%s\nwrote %s/summary.md, summary.json, payload.svg, raw/ (%.0f s)\n",
+              md.str().c_str(), flags.out.c_str(), elapsed);
+  return failures.empty() ? 0 : 1;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every benchmark suite for a handful of iterations through the compare
+# driver (compare --smoke) and checks the report: each benchmark ran and got
+# the right answers (a wrong echo or checksum fails its suite), and
+# summary.json has every ratio key. Nothing here depends on timing.
+set -euo pipefail
+
+compare="${TEST_SRCDIR}/weft/benchmarks/compare"
+out="${TEST_TMPDIR}/bench-smoke"
+
+"$compare" --smoke --out="$out"
+
+for f in summary.md summary.json payload.svg; do
+  [[ -s "$out/$f" ]] || { echo "missing $out/$f"; exit 1; }
+done
+for suite in floor weft baselines iceoryx; do
+  [[ -s "$out/raw/$suite.rep1.json" ]] || { echo "missing raw JSON of $suite"; exit 1; }
+done
+for key in weft_over_floor iceoryx_over_weft capnp_rpc_over_weft condvar_over_weft \
+           process_over_thread sleeping_over_futex pipelined_calls_per_s; do
+  grep -q "\"$key\": " "$out/summary.json" || { echo "summary.json lacks ratios.$key"; exit 1; }
+done
+# A ratio may only be null with a reason under "missing".
+while read -r key; do
+  grep -q "^    \"$key\": \"" "$out/summary.json" ||
+    { echo "ratios.$key is null without a missing note"; exit 1; }
+done < <(sed -n '/"ratios"/,/}/p' "$out/summary.json" | grep ': null' | sed 's/ *"\([a-z_]*\)".*/\1/')
+echo "smoke test passed"

@@ -1,0 +1,296 @@
+// weft itself: the Bench interface served by one worker, called through the
+// generated stub.
+//
+//   BM_WeftEchoThread          echo(int64) round trip, thread worker
+//   BM_WeftEchoProcess         the same, process worker (bench_worker)
+//   BM_WeftEchoSleeping        the same, thread worker asleep on its futex
+//                              before each call (the wake-up path)
+//   BM_WeftPipelined/W         echo with W calls in flight from one thread
+//   BM_WeftHostThreads/N       N host threads calling one worker at once
+//   BM_WeftPayloadThread/B     checksum(Data of B bytes): the host copies B
+//                              bytes into the request in shared memory, the
+//                              worker reads every byte and returns the sum
+//   BM_WeftPayloadProcess/B    the same, process worker
+//
+// The host thread runs on --host_cpu, the worker on --worker_cpu (pinned in
+// BenchImpl::OnStart). BM_WeftHostThreads pins all its host threads to
+// --host_cpu.
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "benchmarks/bench.weft.h"
+#include "benchmarks/bench_impl.h"
+#include "benchmarks/harness.h"
+
+namespace weft_bench {
+namespace {
+
+using Bench = weftbench::Bench;
+using BenchPool = weft::Pool<Bench>;
+
+absl::StatusOr<BenchPool> ThreadPool(const Options& options) {
+  weft::PoolOptions pool_options;
+  pool_options.workers = 1;
+  const int cpu = options.worker_cpu;
+  return BenchPool::Create(pool_options, [cpu] { return std::make_unique<BenchImpl>(cpu); });
+}
+
+// Process workers: the one-argument Create of DESIGN.md when the runtime
+// has it, else the factory form with no factory (which reports
+// Unimplemented while process workers are not built).
+template <typename P>
+absl::StatusOr<P> CreateWithoutFactory(const weft::PoolOptions& options) {
+  if constexpr (requires { P::Create(options); }) {
+    return P::Create(options);
+  } else {
+    return P::Create(options, nullptr);
+  }
+}
+
+// Templated on the options type so that this compiles both before and after
+// PoolOptions grows `worker_command` (process workers).
+template <typename PoolOptionsT = weft::PoolOptions>
+absl::StatusOr<BenchPool> ProcessPool(const Options& options) {
+  if constexpr (requires(PoolOptionsT o) { o.worker_command; }) {
+    const std::string worker = FindRunfile(options, "benchmarks/bench_worker");
+    if (worker.empty()) return absl::NotFoundError("benchmarks/bench_worker not found in runfiles");
+    setenv(kWorkerCpuEnv, std::to_string(options.worker_cpu).c_str(), 1);
+    PoolOptionsT pool_options;
+    pool_options.workers = 1;
+    pool_options.runtime = weft::WorkerRuntime::kProcess;
+    pool_options.worker_command = {worker};
+    return CreateWithoutFactory<BenchPool>(pool_options);
+  } else {
+    return absl::UnimplementedError("weft::PoolOptions has no worker_command yet");
+  }
+}
+
+// Makes the pool or marks the row skipped (process workers missing) or
+// failed; nullopt in the latter two cases.
+std::optional<BenchPool> MakePool(benchmark::State& state, const Options& options, bool process) {
+  absl::StatusOr<BenchPool> pool = process ? ProcessPool(options) : ThreadPool(options);
+  if (pool.ok()) return *std::move(pool);
+  if (process && absl::IsUnimplemented(pool.status())) {
+    Skip(state, "process workers are not in this weft yet: " + pool.status().ToString());
+  } else {
+    Fail(state, "Pool::Create: " + pool.status().ToString());
+  }
+  return std::nullopt;
+}
+
+void EchoLoop(benchmark::State& state, BenchPool& pool) {
+  weft::Stub<Bench> stub = pool.stub();
+  LatencyRecorder rec;
+  int64_t v = 0;
+  rec.Begin();
+  for (auto _ : state) {
+    const uint64_t t0 = Ticks();
+    {
+      auto r = stub.echo(v).Get();
+      if (!r.ok() || r->getValue() != v) {
+        return Fail(state, r.ok() ? "wrong echo" : r.status().ToString());
+      }
+    }  // the response returns its slot here, inside the timed call
+    rec.Add(Ticks() - t0);
+    ++v;
+  }
+  rec.End();
+  rec.Report(state);
+}
+
+void BM_WeftEchoThread(benchmark::State& state, Options options) {
+  std::optional<BenchPool> pool = MakePool(state, options, false);
+  if (pool) EchoLoop(state, *pool);
+}
+
+void BM_WeftEchoProcess(benchmark::State& state, Options options) {
+  std::optional<BenchPool> pool = MakePool(state, options, true);
+  if (pool) EchoLoop(state, *pool);
+}
+
+// Waits until the worker has advertised that it sleeps, then 100 us more so
+// that it is inside FUTEX_WAIT (the flag is set just before the syscall).
+// The same wait precedes each call of BM_FutexWake (baselines).
+constexpr uint64_t kAsleepMarginNs = 100'000;
+
+void BM_WeftEchoSleeping(benchmark::State& state, Options options) {
+  std::optional<BenchPool> pool = MakePool(state, options, false);
+  if (!pool) return;
+  weft::Stub<Bench> stub = pool->stub();
+  LatencyRecorder rec;
+  int64_t v = 0;
+  rec.Begin();
+  for (auto _ : state) {
+    state.PauseTiming();
+    const uint64_t give_up = MonotonicNanos() + 5'000'000'000ull;
+    while (!pool->Stats().workers[0].sleeping) {
+      if (MonotonicNanos() > give_up) return Fail(state, "the worker never went to sleep");
+      SpinFor(2'000);
+    }
+    SpinFor(kAsleepMarginNs);
+    state.ResumeTiming();
+    const uint64_t t0 = Ticks();
+    {
+      auto r = stub.echo(v).Get();
+      if (!r.ok() || r->getValue() != v) {
+        return Fail(state, r.ok() ? "wrong echo" : r.status().ToString());
+      }
+    }
+    rec.Add(Ticks() - t0);
+    ++v;
+  }
+  rec.End();
+  rec.Report(state);
+  state.counters.erase("calls_per_s");  // mostly waiting for the worker to sleep
+}
+
+// One iteration sends one call; once `window` calls are in flight it first
+// takes the oldest result. Round trip = send to result read.
+void BM_WeftPipelined(benchmark::State& state, Options options) {
+  std::optional<BenchPool> pool = MakePool(state, options, false);
+  if (!pool) return;
+  const uint64_t window = static_cast<uint64_t>(state.range(0));
+  weft::Stub<Bench> stub = pool->stub();
+  std::vector<weft::Future<Bench::EchoResults>> futures(window);
+  std::vector<uint64_t> sent_at(window);
+  uint64_t sent = 0, done = 0;
+  LatencyRecorder rec;
+  auto take_oldest = [&]() -> bool {
+    const uint64_t i = done % window;
+    auto r = futures[i].Get();
+    if (!r.ok() || r->getValue() != static_cast<int64_t>(done)) {
+      Fail(state, r.ok() ? "wrong echo" : r.status().ToString());
+      return false;
+    }
+    rec.Add(Ticks() - sent_at[i]);
+    ++done;
+    return true;
+  };
+  rec.Begin();
+  for (auto _ : state) {
+    if (sent - done == window && !take_oldest()) return;
+    const uint64_t i = sent % window;
+    sent_at[i] = Ticks();
+    futures[i] = stub.echo(static_cast<int64_t>(sent));
+    ++sent;
+  }
+  while (done < sent) {
+    if (!take_oldest()) return;
+  }
+  rec.End();
+  rec.Report(state);
+}
+
+void BM_WeftHostThreads(benchmark::State& state, Options options) {
+  std::optional<BenchPool> pool = MakePool(state, options, false);
+  if (!pool) return;
+  const int threads = static_cast<int>(state.range(0));
+  const int calls = options.smoke ? 20 : options.quick ? 10'000 : 40'000;
+  LatencyRecorder all;
+  for (auto _ : state) {
+    std::vector<LatencyRecorder> recs(threads, LatencyRecorder(calls));
+    std::vector<std::string> errors(threads);
+    std::vector<std::thread> hosts;
+    const uint64_t start = MonotonicNanos();
+    all.Begin();
+    for (int t = 0; t < threads; ++t) {
+      hosts.emplace_back([&, t] {
+        if (!PinThisThread(options.host_cpu)) {
+          errors[t] = "could not pin a host thread";
+          return;
+        }
+        weft::Stub<Bench> stub = pool->stub();
+        for (int i = 0; i < calls; ++i) {
+          const int64_t v = int64_t{t} << 32 | i;
+          const uint64_t t0 = Ticks();
+          {
+            auto r = stub.echo(v).Get();
+            if (!r.ok() || r->getValue() != v) {
+              errors[t] = r.ok() ? "wrong echo" : r.status().ToString();
+              return;
+            }
+          }
+          recs[t].Add(Ticks() - t0);
+        }
+      });
+    }
+    for (std::thread& h : hosts) h.join();
+    all.End();
+    state.SetIterationTime(double(MonotonicNanos() - start) * 1e-9);
+    for (int t = 0; t < threads; ++t) {
+      if (!errors[t].empty()) return Fail(state, errors[t]);
+      all.Merge(recs[t]);
+    }
+  }
+  all.Report(state);
+}
+
+void PayloadLoop(benchmark::State& state, BenchPool& pool) {
+  const size_t size = static_cast<size_t>(state.range(0));
+  const std::vector<unsigned char> payload = MakePayload(size);
+  const uint64_t expected = Checksum(payload.data(), payload.size());
+  weft::Stub<Bench> stub = pool.stub();
+  LatencyRecorder rec;
+  rec.Begin();
+  for (auto _ : state) {
+    const uint64_t t0 = Ticks();
+    {
+      auto r = stub.checksum(capnp::Data::Reader(payload.data(), payload.size())).Get();
+      if (!r.ok() || r->getSum() != expected) {
+        return Fail(state, r.ok() ? "wrong checksum" : r.status().ToString());
+      }
+    }
+    rec.Add(Ticks() - t0);
+  }
+  rec.End();
+  rec.Report(state);
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(size));
+}
+
+void BM_WeftPayloadThread(benchmark::State& state, Options options) {
+  std::optional<BenchPool> pool = MakePool(state, options, false);
+  if (pool) PayloadLoop(state, *pool);
+}
+
+void BM_WeftPayloadProcess(benchmark::State& state, Options options) {
+  std::optional<BenchPool> pool = MakePool(state, options, true);
+  if (pool) PayloadLoop(state, *pool);
+}
+
+}  // namespace
+
+void RegisterSuite(const Options& options) {
+  RunLength(benchmark::RegisterBenchmark("BM_WeftEchoThread", BM_WeftEchoThread, options),
+            options, 100);
+  RunLength(benchmark::RegisterBenchmark("BM_WeftEchoProcess", BM_WeftEchoProcess, options),
+            options, 100);
+  // Each call first waits for the worker's spin window to run out.
+  benchmark::RegisterBenchmark("BM_WeftEchoSleeping", BM_WeftEchoSleeping, options)
+      ->Iterations(options.smoke ? 3 : options.quick ? 300 : 1000);
+  for (int window : {64, 256}) {
+    RunLength(benchmark::RegisterBenchmark("BM_WeftPipelined", BM_WeftPipelined, options)
+                  ->Arg(window),
+              options, 2 * window);
+  }
+  for (int threads : {2, 4}) {
+    benchmark::RegisterBenchmark("BM_WeftHostThreads", BM_WeftHostThreads, options)
+        ->Arg(threads)
+        ->Iterations(1)
+        ->UseManualTime();
+  }
+  for (int64_t size : PayloadSizes(options)) {
+    RunLength(benchmark::RegisterBenchmark("BM_WeftPayloadThread", BM_WeftPayloadThread, options)
+                  ->Arg(size),
+              options, 3);
+    RunLength(
+        benchmark::RegisterBenchmark("BM_WeftPayloadProcess", BM_WeftPayloadProcess, options)
+            ->Arg(size),
+        options, 3);
+  }
+}
+
+}  // namespace weft_bench
