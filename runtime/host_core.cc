@@ -111,7 +111,20 @@ absl::StatusOr<uint32_t> LaneHost::AcquireSlot(absl::Time deadline) {
       if (call != nullptr && !WorkerDone(call)) wait_for = call;
     }
     if (wait_for == nullptr) {
-      // Every slot is done but held by a live Response.
+      // The worker may have finished the last calls since the scan above:
+      // their results are still to be copied out. Fail only if every slot
+      // really is held by a claimed Response.
+      if (ReclaimFinished()) continue;
+      bool all_claimed = true;
+      for (uint32_t i = 0; i < geometry_.slots_per_lane && all_claimed; ++i) {
+        if (SlotFree(i)) {
+          all_claimed = false;
+        } else if (CallState* call = slot_hosts_[i].call) {
+          // Acquire: pairs with the release stores of phase.
+          all_claimed = call->phase.load(std::memory_order_acquire) == kTaken;
+        }
+      }
+      if (!all_claimed) continue;
       return absl::ResourceExhaustedError(absl::StrCat(
           "weft: all ", geometry_.slots_per_lane,
           " call slots of this thread's lane are held by live weft::Response objects; destroy "
