@@ -1,0 +1,77 @@
+// The process-worker tests' skeleton. Each *_worker.cc binary serves it (or
+// a subclass) with WEFT_WORKER_MAIN.
+#ifndef WEFT_TESTS_PROCESS_PROC_IMPL_H_
+#define WEFT_TESTS_PROCESS_PROC_IMPL_H_
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+#include "tests/process/proc_test.weft.h"
+
+namespace weft_test {
+
+inline uint64_t Checksum(capnp::Data::Reader data) {
+  uint64_t sum = 1469598103934665603ull;
+  for (kj::byte b : data) sum = (sum ^ b) * 1099511628211ull;
+  return sum;
+}
+
+// Dies of SIGABRT without leaving a core file behind (the test's cwd is the
+// runfiles tree).
+[[noreturn]] inline void AbortWithoutCore() {
+  struct rlimit none = {0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+  std::abort();
+}
+
+class ProcImpl : public weft::Skeleton<ProcTest> {
+ public:
+  absl::Status square(SquareCall& call) override {
+    const int64_t v = call.params().getValue();
+    call.results().setResult(v * v);
+    return absl::OkStatus();
+  }
+  absl::Status echo(EchoCall& call) override {
+    capnp::Data::Reader data = call.params().getData();
+    call.results().setChecksum(Checksum(data));
+    call.results().setData(data);
+    return absl::OkStatus();
+  }
+  absl::Status spin(SpinCall& call) override {
+    uint64_t i = 0;
+    const uint64_t n = call.params().getIterations();
+    while (i < n && !call.aborted()) ++i;
+    call.results().setReached(i);
+    return absl::OkStatus();
+  }
+  absl::Status pid(PidCall& call) override {
+    call.results().setPid(static_cast<int32_t>(getpid()));
+    return absl::OkStatus();
+  }
+  absl::Status getEnv(GetEnvCall& call) override {
+    const char* value = std::getenv(call.params().getName().cStr());
+    call.results().setValue(value == nullptr ? "" : value);
+    return absl::OkStatus();
+  }
+  absl::Status crash(CrashCall& call) override {
+    (void)call;
+    AbortWithoutCore();
+  }
+  absl::Status print(PrintCall& call) override {
+    std::fprintf(stdout, "%s\n", call.params().getLine().cStr());
+    std::fflush(stdout);
+    return absl::OkStatus();
+  }
+  absl::Status scribble(ScribbleCall& call) override {
+    (void)call;
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace weft_test
+
+#endif  // WEFT_TESTS_PROCESS_PROC_IMPL_H_
