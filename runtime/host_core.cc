@@ -131,9 +131,16 @@ absl::StatusOr<uint32_t> LaneHost::AcquireSlot(absl::Time deadline) {
           "responses sooner or raise slots_per_lane"));
     }
     const uint32_t seq = slot_hosts_[wait_for->slot].seq;
-    if (!WaitSlotDone(wait_for->slot, seq, nullptr, deadline) && absl::Now() >= deadline) {
+    // In slices, so that a shutdown (which waits for callers in here) is
+    // noticed.
+    WaitSlotDone(wait_for->slot, seq, nullptr,
+                 std::min(deadline, absl::Now() + absl::Milliseconds(10)));
+    if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(
           "weft: the call's deadline passed while it waited for a free call slot");
+    }
+    if (core_->shutting_down()) {
+      return absl::UnavailableError("weft: the pool is shutting down");
     }
   }
 }
@@ -201,10 +208,9 @@ std::optional<uint64_t> LaneHost::AllocateSpill(uint64_t words) {
       }
     }
     if (wait_slot == UINT32_MAX) return std::nullopt;
-    if (!WaitSlotDone(wait_slot, slot_hosts_[wait_slot].seq, nullptr, spill_deadline_) &&
-        absl::Now() >= spill_deadline_) {
-      return std::nullopt;
-    }
+    WaitSlotDone(wait_slot, slot_hosts_[wait_slot].seq, nullptr,
+                 std::min(spill_deadline_, absl::Now() + absl::Milliseconds(10)));
+    if (absl::Now() >= spill_deadline_ || core_->shutting_down()) return std::nullopt;
   }
 }
 
@@ -344,16 +350,18 @@ bool LaneHost::WaitSlotDone(uint32_t slot, uint32_t seq, const CallState* call,
   };
   if (SpinThenYield(core_->spin(), done)) return true;
   for (;;) {
-    // Seq_cst: advertise the sleeper before the final re-check; pairs with
-    // the worker's seq_cst fence between its done_seq store and its load of
-    // host_waiting (worker.cc), and with ResolveEarly's fence.
+    // Seq_cst: advertise the sleeper, then read the futex word, then
+    // re-check. Pairs with the worker's seq_cst fence between its done_seq /
+    // wake_seq stores and its load of host_waiting (worker.cc). Host-side
+    // resolvers (ResolveEarlyWith, CompleteSlot) bump wake_seq and wake
+    // unconditionally: they need not trust host_waiting.
     shared.host_waiting.fetch_add(1, std::memory_order_seq_cst);
-    const uint32_t seen = shared.done_seq.load(std::memory_order_seq_cst);
+    const uint32_t seen = shared.wake_seq.load(std::memory_order_seq_cst);
     if (done()) {
       shared.host_waiting.fetch_sub(1, std::memory_order_relaxed);
       return true;
     }
-    const bool in_time = FutexWait(&shared.done_seq, seen, until);
+    const bool in_time = FutexWait(&shared.wake_seq, seen, until);
     // Relaxed: only a hint for wakers.
     shared.host_waiting.fetch_sub(1, std::memory_order_relaxed);
     if (done()) return true;
@@ -484,12 +492,12 @@ bool LaneHost::ResolveEarlyWith(CallState* call, absl::Status status, bool defau
   // Release: pairs with the acquire load in ReclaimOrphans, which releases
   // the slot once the worker is done with it.
   slot_hosts_[call->slot].orphan.store(call, std::memory_order_release);
-  // Seq_cst: publishes the outcome, ordered before the load of host_waiting
-  // below, against a waiter's advertise-then-recheck in WaitSlotDone.
+  // Seq_cst: publishes the outcome before the wake word changes; a waiter
+  // that read the old wake_seq either sees the phase in its re-check or
+  // has its FUTEX_WAIT fail on the changed word.
   call->phase.store(kReady, std::memory_order_seq_cst);
-  if (shared.host_waiting.load(std::memory_order_seq_cst) != 0) {
-    FutexWake(&shared.done_seq, INT_MAX);
-  }
+  shared.wake_seq.fetch_add(1, std::memory_order_seq_cst);
+  FutexWake(&shared.wake_seq, INT_MAX);
   return true;
 }
 
@@ -539,7 +547,11 @@ void LaneHost::CancelAll() {
     if (SlotFree(i)) continue;
     CallState* call = slot_hosts_[i].call;
     if (call == nullptr || call->seq != slot_hosts_[i].seq) continue;
-    ResolveEarly(call, absl::CancelledError("weft: cancelled by pool shutdown"));
+    if (ResolveEarly(call, absl::CancelledError("weft: cancelled by pool shutdown"))) {
+      // Every call, abortable or not: a queued one is skipped by the worker,
+      // so the shutdown does not wait for it to run.
+      slots_[i].abort.store(1, std::memory_order_relaxed);
+    }
   }
 }
 
@@ -600,8 +612,9 @@ absl::StatusOr<std::shared_ptr<HostCore>> HostCore::Create(const PoolOptions& op
   geometry.lanes = options.max_host_threads;
   geometry.slots_per_lane = options.slots_per_lane;
   geometry.ring_capacity =
-      options.ring_capacity != 0 ? options.ring_capacity
-                                 : std::bit_ceil(std::max<uint32_t>(1, options.slots_per_lane));
+      options.ring_capacity != 0
+          ? options.ring_capacity
+          : std::bit_ceil(2 * std::max<uint32_t>(1, options.slots_per_lane));
   geometry.request_inline_bytes = options.initial_payload_bytes;
   geometry.response_inline_bytes = options.initial_payload_bytes;
   geometry.heap_bytes = (options.max_payload_bytes + 4095) / 4096 * 4096;
@@ -645,7 +658,7 @@ absl::StatusOr<std::shared_ptr<HostCore>> HostCore::Create(const PoolOptions& op
         [region = &worker->region, impl = worker->impl.get(), spin = options.spin,
          limit = options.max_payload_bytes / kWordBytes, w,
          start = std::move(start)]() mutable {
-          WorkerLoop loop(region->base(), region->size(), impl, spin, limit);
+          WorkerLoop loop(region->base(), region->size(), region->geometry(), impl, spin, limit);
           absl::Status s = loop.Start();
           if (!s.ok()) {
             start.set_value(absl::Status(
@@ -703,6 +716,10 @@ struct ThreadBindings {
     for (Binding& b : bindings) {
       if (std::shared_ptr<HostCore> core = b.core.lock()) core->ReleaseLane(b.lane);
     }
+    // A later thread-exit destructor that calls a pool binds afresh rather
+    // than reuse a lane given back above (which another thread may own).
+    bindings.clear();
+    last_uid = 0;
   }
 };
 
@@ -897,7 +914,16 @@ void HostCore::Shutdown(ShutdownMode mode, absl::Duration grace) {
     continuations_stop_ = true;
     continuation_cv_.notify_one();
   }
-  if (continuation_thread_.joinable()) continuation_thread_.join();
+  if (continuation_thread_.joinable()) {
+    if (continuation_thread_.get_id() == std::this_thread::get_id()) {
+      continuation_thread_.detach();  // shut down from inside a callback
+    } else {
+      continuation_thread_.join();
+    }
+  }
+  // No worker runs and no call is sent any more: give back the slots of
+  // calls resolved early (no owner thread can race with this now).
+  for (LaneHost* lane : lanes) lane->ReclaimOrphans();
 }
 
 bool HostCore::ReserveAbortSlot() {
@@ -985,7 +1011,6 @@ PoolStats HostCore::Stats() const {
   for (size_t w = 0; w < workers_.size(); ++w) {
     for (const auto& lane : workers_[w]->lanes) {
       if (lane == nullptr) continue;
-      lane->ReclaimOrphans();
       stats.workers[w].slots_in_use += lane->SlotsInUse();
     }
   }
@@ -1283,9 +1308,24 @@ void CompleteSlot(SlotShared& slot, uint32_t seq, const absl::Status& status) {
   // Release: publishes the status above; pairs with the host's acquire
   // loads of done_seq, as the worker's store does (worker.cc).
   slot.done_seq.store(seq, std::memory_order_release);
-  // Seq_cst fence: as in WorkerLoop::Serve, against WaitSlotDone.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (slot.host_waiting.load(std::memory_order_relaxed) != 0) FutexWake(&slot.done_seq, INT_MAX);
+  // Release: a new futex word value; then wake whoever sleeps on it (a
+  // dead worker's host_waiting is not to be trusted, so always).
+  slot.wake_seq.fetch_add(1, std::memory_order_release);
+  FutexWake(&slot.wake_seq, INT_MAX);
+}
+
+// The supervisor finished a call for a worker that is gone: count it, so
+// load-aware balancers do not see it in flight for ever. No worker writes
+// these counters now (a replacement starts from them).
+void CountServed(Region& region, bool started) {
+  RegionHeader* header = region.header();
+  // Relaxed: statistics; the replacement's boot orders them before its use.
+  if (started) {
+    header->calls_started.store(header->calls_started.load(std::memory_order_relaxed) + 1,
+                                std::memory_order_relaxed);
+  }
+  header->calls_served.store(header->calls_served.load(std::memory_order_relaxed) + 1,
+                             std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -1335,7 +1375,10 @@ void HostCore::CompleteStartedCalls(uint32_t w, const absl::Status& status) {
       // Relaxed/acquire: the worker is dead (reaped): its stores are done.
       const uint32_t started = slots[i].started_seq.load(std::memory_order_acquire);
       const uint32_t done = slots[i].done_seq.load(std::memory_order_acquire);
-      if (started != 0 && started != done) CompleteSlot(slots[i], started, status);
+      if (started != 0 && started != done) {
+        CompleteSlot(slots[i], started, status);
+        CountServed(region, /*started=*/false);
+      }
     }
   }
 }
@@ -1352,25 +1395,30 @@ void HostCore::FailQueuedCalls(uint32_t w, const absl::Status& status) {
         reinterpret_cast<RingControl*>(region.base() + layout.ring_control),
         reinterpret_cast<CallDescriptor*>(region.base() + layout.descriptors), g.ring_capacity);
     SlotShared* slots = reinterpret_cast<SlotShared*>(region.base() + layout.slots);
-    while (CallDescriptor* d = ring.Peek()) {
+    // At most one ring's worth per pass: a head index corrupted by the
+    // dead worker must not keep us here.
+    for (uint32_t n = 0; n < g.ring_capacity; ++n) {
+      CallDescriptor* d = ring.Peek();
+      if (d == nullptr) break;
       const CallDescriptor copy = *d;
       ring.Pop();
       if (copy.slot < g.slots_per_lane) CompleteSlot(slots[copy.slot], copy.seq, status);
+      CountServed(region, /*started=*/true);
     }
   }
 }
 
 void HostCore::OnProcessDeath(uint32_t w) {
   Worker& worker = *workers_[w];
-  int wait_status = 0;
-  while (waitpid(worker.pid, &wait_status, 0) < 0 && errno == EINTR) {
-  }
-  // Forward what it printed last.
-  while (worker.stdout_fd >= 0) ForwardOutput(w, worker.stdout_fd, worker.stdout_partial, 1);
-  while (worker.stderr_fd >= 0) ForwardOutput(w, worker.stderr_fd, worker.stderr_partial, 2);
+  // The control socket closed. A worker that closed it and lives on is
+  // killed: it is of no use without it.
+  const std::string how = ReapAfterEof(worker.pid);
+  // Forward what it printed last (non-blocking: a child of the worker may
+  // hold the pipes open), then stop listening.
+  DrainAndClose(w, worker.stdout_fd, worker.stdout_partial, 1);
+  DrainAndClose(w, worker.stderr_fd, worker.stderr_partial, 2);
   close(worker.control_fd);
   worker.control_fd = -1;
-  const std::string how = DescribeExit(wait_status);
   {
     std::lock_guard<std::mutex> lock(process_mutex_);
     worker.last_exit = how;
@@ -1390,13 +1438,37 @@ void HostCore::OnProcessDeath(uint32_t w) {
   worker.up.store(false, std::memory_order_relaxed);
   CompleteStartedCalls(w, status);
   worker.restart_at = absl::Now() + RestartBackoff(worker.failed_starts);
+  if (shutting_down()) {
+    // No replacement now: what was queued for it fails.
+    FailQueuedCalls(w, absl::UnavailableError(absl::StrCat(
+                           "weft: worker ", w, " died during shutdown: ", how)));
+  }
 }
 
-void HostCore::ForwardOutput(uint32_t w, int& fd, std::string& partial, int to) {
+void HostCore::DrainAndClose(uint32_t w, int& fd, std::string& partial, int to) {
+  for (int i = 0; i < 1024 && fd >= 0; ++i) {
+    if (!ForwardOutput(w, fd, partial, to)) break;
+  }
+  if (fd >= 0) {
+    if (!partial.empty()) {
+      partial += '\n';
+      ForwardOutput(w, fd, partial, to, /*flush_only=*/true);
+    }
+    close(fd);
+    fd = -1;
+  }
+}
+
+bool HostCore::ForwardOutput(uint32_t w, int& fd, std::string& partial, int to, bool flush_only) {
   char buffer[4096];
-  const ssize_t n = read(fd, buffer, sizeof(buffer));
-  if (n < 0 && errno == EINTR) return;
-  if (n <= 0) {
+  ssize_t n = 0;
+  if (!flush_only) {
+    n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return false;
+  }
+  if (flush_only) {
+    // Only print what is buffered.
+  } else if (n <= 0) {
     if (!partial.empty()) partial += '\n';
     close(fd);
     fd = -1;
@@ -1411,6 +1483,13 @@ void HostCore::ForwardOutput(uint32_t w, int& fd, std::string& partial, int to) 
     (void)!write(to, line.data(), line.size());
   }
   partial.erase(0, start);
+  // A worker writing without newlines must not grow this without bound.
+  if (partial.size() > 4096) {
+    const std::string line = absl::StrCat("[weft worker ", w, "] ", partial, "\n");
+    (void)!write(to, line.data(), line.size());
+    partial.clear();
+  }
+  return n > 0;
 }
 
 void HostCore::SupervisorLoop(std::promise<absl::Status>* started) {
@@ -1461,7 +1540,10 @@ void HostCore::SupervisorLoop(std::promise<absl::Status>* started) {
           std::clamp<int64_t>(absl::ToInt64Milliseconds(next - absl::Now()) + 1, 0, 60'000));
     }
     const int ready = poll(fds.data(), fds.size(), timeout_ms);
-    if (ready < 0 && errno != EINTR) break;
+    if (ready < 0 && errno != EINTR) {
+      std::fprintf(stderr, "weft: supervisor poll failed: %s\n", std::strerror(errno));
+      continue;
+    }
     for (size_t i = 0; ready > 0 && i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       const auto [w, kind] = owners[i];
@@ -1564,13 +1646,9 @@ void HostCore::StopProcesses(absl::Time until) {
     }
   }
   for (auto& worker : workers_) {
-    for (int* fd : {&worker->stdout_fd, &worker->stderr_fd}) {
-      while (*fd >= 0) {
-        ForwardOutput(static_cast<uint32_t>(&worker - &workers_[0]), *fd,
-                      fd == &worker->stdout_fd ? worker->stdout_partial : worker->stderr_partial,
-                      fd == &worker->stdout_fd ? 1 : 2);
-      }
-    }
+    const uint32_t w = static_cast<uint32_t>(&worker - &workers_[0]);
+    DrainAndClose(w, worker->stdout_fd, worker->stdout_partial, 1);
+    DrainAndClose(w, worker->stderr_fd, worker->stderr_partial, 2);
     worker->stats_pid.store(0, std::memory_order_relaxed);
     worker->up.store(false, std::memory_order_relaxed);
     worker->region.Unlink();

@@ -269,7 +269,10 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
   void SupervisorLoop(std::promise<absl::Status>* started);
   absl::Status StartProcess(uint32_t w);
   void OnProcessDeath(uint32_t w);
-  void ForwardOutput(uint32_t w, int& fd, std::string& partial, int to);
+  // Copies what the worker printed to the host's fd `to`, line by line with
+  // the worker's index in front; true if it read anything.
+  bool ForwardOutput(uint32_t w, int& fd, std::string& partial, int to, bool flush_only = false);
+  void DrainAndClose(uint32_t w, int& fd, std::string& partial, int to);
   // Completes, as the dead worker would have, every call it had started.
   void CompleteStartedCalls(uint32_t w, const absl::Status& status);
   // Completes every call queued for a worker that was given up.

@@ -124,8 +124,12 @@ struct SlotShared {
   // The completion word: the worker stores the call's seq here (release)
   // once status and response are written; the host waits on it (futex).
   alignas(kCacheLine) std::atomic<uint32_t> done_seq;
-  // 1 while a host thread sleeps (or is about to) on done_seq.
+  // Host threads asleep (or about to be) on wake_seq.
   std::atomic<uint32_t> host_waiting;
+  // The futex word host threads sleep on: bumped by every completion (the
+  // worker, or the host's supervisor for a dead worker) and by the host when
+  // it resolves the call itself (abort, deadline, shutdown).
+  std::atomic<uint32_t> wake_seq;
   // Raised by the host when the call is aborted or times out.
   std::atomic<uint32_t> abort;
   // The seq of the call whose response the host has released: the worker may

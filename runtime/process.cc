@@ -18,6 +18,7 @@
 #include "capnp/message.h"
 #include "capnp/serialize.h"
 #include "kj/exception.h"
+#include "kj/vector.h"
 #include "schema/control.capnp.h"
 
 extern char** environ;
@@ -76,6 +77,67 @@ std::string KillAndReap(pid_t pid) {
   }
   return DescribeExit(status);
 }
+
+std::string ReapAfterEof(pid_t pid) {
+  int status = 0;
+  for (int i = 0; i < 200; ++i) {
+    const pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return DescribeExit(status);
+    if (r < 0 && errno != EINTR) return "gone";
+    usleep(1000);
+  }
+  return KillAndReap(pid) + " (it had closed its control socket)";
+}
+
+namespace {
+
+// Sends all of `bytes`; MSG_NOSIGNAL: a worker that already exited must
+// not kill the host with SIGPIPE.
+bool SendAll(int fd, kj::ArrayPtr<const kj::byte> bytes) {
+  while (bytes.size() > 0) {
+    const ssize_t n = send(fd, bytes.begin(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes = bytes.slice(static_cast<size_t>(n), bytes.size());
+  }
+  return true;
+}
+
+// Reads one Cap'n Proto message from `fd` before `until`; empty on EOF or
+// timeout (`timed_out` says which).
+kj::Array<capnp::word> ReadMessage(int fd, absl::Time until, bool& timed_out) {
+  timed_out = false;
+  std::string bytes;
+  for (;;) {
+    if (bytes.size() >= sizeof(capnp::word)) {
+      const size_t whole = bytes.size() / sizeof(capnp::word);
+      kj::Array<capnp::word> prefix = kj::heapArray<capnp::word>(whole);
+      std::memcpy(prefix.begin(), bytes.data(), whole * sizeof(capnp::word));
+      const size_t needed = capnp::expectedSizeInWordsFromPrefix(prefix);
+      if (whole >= needed) {
+        kj::Array<capnp::word> message = kj::heapArray<capnp::word>(needed);
+        std::memcpy(message.begin(), bytes.data(), needed * sizeof(capnp::word));
+        return message;
+      }
+    }
+    const int64_t left_ms = absl::ToInt64Milliseconds(until - absl::Now());
+    if (left_ms <= 0) {
+      timed_out = true;
+      return nullptr;
+    }
+    pollfd p{fd, POLLIN, 0};
+    const int ready = poll(&p, 1, static_cast<int>(std::min<int64_t>(left_ms, 1 << 30)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return nullptr;  // EOF
+    bytes.append(buffer, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<SpawnedWorker> SpawnWorker(const PoolOptions& options, uint32_t index,
                                           int region_fd, const std::string& region_path) {
@@ -152,6 +214,10 @@ absl::StatusOr<SpawnedWorker> SpawnWorker(const PoolOptions& options, uint32_t i
     return absl::FailedPreconditionError(msg);
   }
 
+  // The supervisor drains these without blocking (a child of the worker
+  // may keep them open after the worker died).
+  fcntl(fds.out[0], F_SETFL, O_NONBLOCK);
+  fcntl(fds.err[0], F_SETFL, O_NONBLOCK);
   SpawnedWorker worker{pid, fds.control[0], fds.out[0], fds.err[0]};
   auto fail = [&](absl::Status status) -> absl::Status {
     KillAndReap(pid);
@@ -166,40 +232,33 @@ absl::StatusOr<SpawnedWorker> SpawnWorker(const PoolOptions& options, uint32_t i
     boot.setMaxPayloadBytes(options.max_payload_bytes);
     boot.setSpinPolls(options.spin.spin_polls);
     boot.setYieldPolls(options.spin.yield_polls);
-    capnp::writeMessageToFd(worker.control_fd, boot_message);
+    kj::Array<capnp::word> words = capnp::messageToFlatArray(boot_message);
+    if (!SendAll(worker.control_fd, words.asBytes())) {
+      // The worker closed its end: it has exited already.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "weft: worker ", index, " (", command, ") exited before it was ready: ",
+          ReapAfterEof(pid)));
+    }
   } catch (const kj::Exception& e) {
-    // The worker closed its end: it has exited already.
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return absl::FailedPreconditionError(absl::StrCat(
-        "weft: worker ", index, " (", command, ") exited before it was ready: ",
-        DescribeExit(status)));
+    return fail(absl::InternalError(
+        absl::StrCat("weft: building the boot message: ", e.getDescription().cStr())));
   }
 
-  const absl::Time until = absl::Now() + options.startup_timeout;
-  for (;;) {
-    const int64_t left_ms = absl::ToInt64Milliseconds(until - absl::Now());
-    if (left_ms <= 0) {
-      return fail(absl::DeadlineExceededError(absl::StrCat(
-          "weft: worker ", index, " (", command, ") did not answer Ready within startup_timeout (",
-          absl::FormatDuration(options.startup_timeout), ")")));
-    }
-    pollfd p{worker.control_fd, POLLIN, 0};
-    const int ready = poll(&p, 1, static_cast<int>(std::min<int64_t>(left_ms, 1 << 30)));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready > 0) break;
+  bool timed_out = false;
+  kj::Array<capnp::word> message =
+      ReadMessage(worker.control_fd, absl::Now() + options.startup_timeout, timed_out);
+  if (timed_out) {
+    return fail(absl::DeadlineExceededError(absl::StrCat(
+        "weft: worker ", index, " (", command, ") did not answer Ready within startup_timeout (",
+        absl::FormatDuration(options.startup_timeout), ")")));
   }
-  char probe;
-  if (recv(worker.control_fd, &probe, 1, MSG_PEEK) <= 0) {
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+  if (message.size() == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "weft: worker ", index, " (", command, ") exited before it was ready: ",
-        DescribeExit(status)));
+        ReapAfterEof(pid)));
   }
   try {
-    capnp::StreamFdMessageReader reader(worker.control_fd);
+    capnp::FlatArrayMessageReader reader(message);
     control::Ready::Reader ready = reader.getRoot<control::Ready>();
     if (ready.getCode() != 0) {
       const uint32_t code = ready.getCode();

@@ -50,6 +50,10 @@ std::string DescribeExit(int wait_status);
 // SIGKILLs and reaps `pid`; returns its description.
 std::string KillAndReap(pid_t pid);
 
+// Reaps a worker whose control socket closed: it normally exits right
+// away; one still alive after ~200 ms is killed.
+std::string ReapAfterEof(pid_t pid);
+
 // The command line as one string, for messages.
 std::string CommandString(const PoolOptions& options);
 

@@ -139,6 +139,7 @@ absl::StatusOr<Region> Region::Create(const Geometry& geometry, uint64_t interfa
   h->geometry = geometry;
   h->lanes_offset = LanesOffset();
   h->lane_stride = LaneStride(geometry);
+  region.geometry_ = geometry;
   return region;
 }
 
@@ -182,6 +183,12 @@ absl::StatusOr<Region> Region::Map(int fd) {
   region.base_ = static_cast<char*>(p);
   region.size_ = bytes;
   if (absl::Status s = Validate(region.base_, bytes); !s.ok()) return s;
+  region.geometry_ = region.header()->geometry;
+  // Checked again on the copy: the peer may have changed the header since.
+  if (absl::Status s = CheckGeometry(region.geometry_); !s.ok()) return s;
+  if (RegionBytes(region.geometry_) != bytes) {
+    return absl::InvalidArgumentError("weft: region header changed while it was being mapped");
+  }
   return region;
 }
 
@@ -189,7 +196,8 @@ Region::Region(Region&& other) noexcept
     : base_(std::exchange(other.base_, nullptr)),
       size_(std::exchange(other.size_, 0)),
       fd_(std::exchange(other.fd_, -1)),
-      name_(std::exchange(other.name_, std::string())) {}
+      name_(std::exchange(other.name_, std::string())),
+      geometry_(other.geometry_) {}
 
 void Region::Unlink() {
   if (!name_.empty()) shm_unlink(name_.c_str());

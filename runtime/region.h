@@ -72,7 +72,9 @@ class Region {
   // the destructor does it too.
   void Unlink();
   RegionHeader* header() const { return reinterpret_cast<RegionHeader*>(base_); }
-  const Geometry& geometry() const { return header()->geometry; }
+  // The geometry this process laid out or validated, kept privately: what
+  // is in the shared header may since have been rewritten by a peer.
+  const Geometry& geometry() const { return geometry_; }
   LaneLayout lane(uint32_t i) const { return LaneAt(geometry(), i); }
 
  private:
@@ -80,6 +82,7 @@ class Region {
   uint64_t size_ = 0;
   int fd_ = -1;  // owned when >= 0
   std::string name_;
+  Geometry geometry_{};
 };
 
 }  // namespace internal

@@ -67,12 +67,12 @@ struct WorkerLoop::LaneWorker final : public SpillSource {
   std::vector<SlotWorker> slot_workers;
 };
 
-WorkerLoop::WorkerLoop(char* base, uint64_t bytes, SkeletonBase* impl, SpinPolicy spin,
-                       uint64_t max_payload_words)
+WorkerLoop::WorkerLoop(char* base, uint64_t bytes, const Geometry& geometry, SkeletonBase* impl,
+                       SpinPolicy spin, uint64_t max_payload_words)
     : base_(base),
       bytes_(bytes),
       header_(reinterpret_cast<RegionHeader*>(base)),
-      geometry_(header_->geometry),
+      geometry_(geometry),
       impl_(impl),
       spin_(spin),
       max_payload_words_(max_payload_words) {
@@ -110,6 +110,9 @@ void WorkerLoop::RebuildHeldResponses() {
     LaneWorker& l = lane(i);
     for (uint32_t s = 0; s < geometry_.slots_per_lane; ++s) {
       SlotShared& slot = l.slots[s];
+      // The predecessor's responses are still in the inline areas: zero
+      // them before the first use (Cap'n Proto needs zeroed segments).
+      l.slot_workers[s].response_dirty_words = geometry_.response_inline_bytes / kWordBytes;
       // Acquire: pairs with the release stores of done_seq and released_seq.
       const uint32_t done = slot.done_seq.load(std::memory_order_acquire);
       if (done == 0 || slot.released_seq.load(std::memory_order_acquire) == done) continue;
@@ -166,7 +169,10 @@ void WorkerLoop::Serve(LaneWorker& l, const CallDescriptor& d) {
   // Acquire: pairs with the release store of done_seq by whoever completed
   // it. Already done: the host completed this call for a worker that died
   // holding it; the descriptor is stale.
-  if (slot.done_seq.load(std::memory_order_acquire) == d.seq) return;
+  if (slot.done_seq.load(std::memory_order_acquire) == d.seq) {
+    header_->calls_served.store(++calls_served_, std::memory_order_relaxed);
+    return;
+  }
   LaneWorker::SlotWorker& mine = l.slot_workers[d.slot];
   // The host reused the slot, so it released the previous response.
   l.FreeHeld(mine);
@@ -246,11 +252,14 @@ void WorkerLoop::Serve(LaneWorker& l, const CallDescriptor& d) {
   // Pairs with the host's acquire loads of done_seq (LaneHost::WorkerDone,
   // WaitSlotDone).
   slot.done_seq.store(d.seq, std::memory_order_release);
-  // Seq_cst fence: orders the store above before the load of host_waiting,
-  // against the host's seq_cst advertise-then-recheck in WaitSlotDone.
+  // Release: a new value of the futex word, so a host thread about to
+  // sleep on it (WaitSlotDone) does not.
+  slot.wake_seq.fetch_add(1, std::memory_order_release);
+  // Seq_cst fence: orders the stores above before the load of
+  // host_waiting, against the host's seq_cst advertise-then-recheck.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (slot.host_waiting.load(std::memory_order_relaxed) != 0) {
-    FutexWake(&slot.done_seq, INT_MAX);
+    FutexWake(&slot.wake_seq, INT_MAX);
   }
 }
 

@@ -39,8 +39,9 @@ class WorkerLoop {
  public:
   // Not owned: `base` (a validated region of `bytes`) and `impl` outlive
   // the loop.
-  WorkerLoop(char* base, uint64_t bytes, SkeletonBase* impl, SpinPolicy spin,
-             uint64_t max_payload_words);
+  // `geometry` is the region's validated layout (Region::geometry()).
+  WorkerLoop(char* base, uint64_t bytes, const Geometry& geometry, SkeletonBase* impl,
+             SpinPolicy spin, uint64_t max_payload_words);
   ~WorkerLoop();
 
   // Checks the region against the skeleton and runs impl->OnStart().

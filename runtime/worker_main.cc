@@ -65,6 +65,10 @@ int RunProcessWorker(const std::function<std::unique_ptr<SkeletonBase>()>& facto
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() == 1) return 1;
   const int control = std::atoi(control_env);
+  // Not for our children: a subprocess holding the socket would hide our
+  // death from the host.
+  fcntl(control, F_SETFD, FD_CLOEXEC);
+  fcntl(kRegionFd, F_SETFD, FD_CLOEXEC);
 
   try {
     capnp::StreamFdMessageReader boot_message(control);
@@ -76,7 +80,7 @@ int RunProcessWorker(const std::function<std::unique_ptr<SkeletonBase>()>& facto
     }
     std::unique_ptr<SkeletonBase> impl = factory();
     SpinPolicy spin{boot.getSpinPolls(), boot.getYieldPolls()};
-    WorkerLoop loop(region->base(), region->size(), impl.get(), spin,
+    WorkerLoop loop(region->base(), region->size(), region->geometry(), impl.get(), spin,
                     boot.getMaxPayloadBytes() / sizeof(capnp::word));
     absl::Status started = loop.Start();
     SendReady(control, started);
