@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1330,29 +1331,111 @@ void CountServed(Region& region, bool started) {
 
 }  // namespace
 
-absl::Status HostCore::StartProcess(uint32_t w) {
+std::string HostCore::RegionPathFor(uint32_t w, int& fd) {
   Worker& worker = *workers_[w];
   RegionHeader* header = worker.region.header();
-  // Relaxed: no worker runs on the region now; the spawn below (fork) and
-  // the boot handshake order these before the new worker's first access.
+  // Relaxed: no worker runs on the region now; the spawn (fork) and the
+  // boot handshake order these before the new worker's first access.
   header->worker_sleeping.store(0, std::memory_order_relaxed);
   header->busy_since_ns.store(0, std::memory_order_relaxed);
-  std::string path;
-  int fd = worker.region.fd();
-  if (options_.shared_memory == SharedMemory::kNamed) {
-    // The first worker opens the name; a replacement (the name is gone by
-    // then) opens the host's descriptor through /proc.
-    path = worker.started_once ? absl::StrCat("/proc/", getpid(), "/fd/", fd)
-                               : worker.region.name();
-    fd = -1;
-  }
+  fd = worker.region.fd();
+  if (options_.shared_memory != SharedMemory::kNamed) return "";
+  // The first worker opens the name; a replacement (the name is gone by
+  // then) opens the host's descriptor through /proc.
+  std::string path = worker.started_once ? absl::StrCat("/proc/", getpid(), "/fd/", fd)
+                                         : worker.region.name();
+  fd = -1;
+  return path;
+}
+
+absl::Status HostCore::StartProcess(uint32_t w) {
+  Worker& worker = *workers_[w];
+  int fd;
+  const std::string path = RegionPathFor(w, fd);
   absl::StatusOr<SpawnedWorker> spawned = SpawnWorker(options_, w, fd, path);
   if (options_.shared_memory == SharedMemory::kNamed) worker.region.Unlink();
   if (!spawned.ok()) return spawned.status();
+  AdoptProcess(w, *spawned);
+  return absl::OkStatus();
+}
+
+void HostCore::LaunchReplacement(uint32_t w) {
+  Worker& worker = *workers_[w];
+  int fd;
+  const std::string path = RegionPathFor(w, fd);
+  absl::StatusOr<SpawnedWorker> spawned = LaunchWorker(options_, w, fd, path);
+  if (!spawned.ok()) {
+    StartFailed(w, spawned.status());
+    return;
+  }
   worker.pid = spawned->pid;
   worker.control_fd = spawned->control_fd;
   worker.stdout_fd = spawned->stdout_fd;
   worker.stderr_fd = spawned->stderr_fd;
+  worker.starting = true;
+  worker.ready_bytes.clear();
+  worker.ready_deadline = absl::Now() + options_.startup_timeout;
+}
+
+void HostCore::ReplacementReady(uint32_t w) {
+  Worker& worker = *workers_[w];
+  char buffer[4096];
+  const ssize_t n = recv(worker.control_fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  const std::string command = CommandString(options_);
+  auto drop = [&](const absl::Status& status) {
+    DrainAndClose(w, worker.stdout_fd, worker.stdout_partial, 1);
+    DrainAndClose(w, worker.stderr_fd, worker.stderr_partial, 2);
+    close(worker.control_fd);
+    worker.control_fd = -1;
+    worker.pid = -1;
+    worker.starting = false;
+    StartFailed(w, status);
+  };
+  if (n <= 0) {
+    const std::string how = ReapAfterEof(worker.pid);
+    drop(absl::FailedPreconditionError(absl::StrCat(
+        "weft: worker ", w, " (", command, ") exited before it was ready: ", how)));
+    return;
+  }
+  worker.ready_bytes.append(buffer, static_cast<size_t>(n));
+  kj::Array<capnp::word> message;
+  if (!TakeMessage(worker.ready_bytes, message)) return;
+  absl::Status ready = ParseReady(options_, w, message);
+  if (!ready.ok()) {
+    KillAndReap(worker.pid);
+    drop(ready);
+    return;
+  }
+  worker.starting = false;
+  if (options_.shared_memory == SharedMemory::kNamed) worker.region.Unlink();
+  worker.failed_starts = 0;
+  worker.restarts.fetch_add(1, std::memory_order_relaxed);
+  SpawnedWorker spawned{worker.pid, worker.control_fd, worker.stdout_fd, worker.stderr_fd};
+  AdoptProcess(w, spawned);
+}
+
+void HostCore::StartFailed(uint32_t w, const absl::Status& status) {
+  Worker& worker = *workers_[w];
+  ++worker.failed_starts;
+  {
+    std::lock_guard<std::mutex> lock(process_mutex_);
+    worker.last_exit = std::string(status.message());
+  }
+  if (worker.failed_starts >= options_.max_restarts) {
+    // Release: PickLiveWorker stops choosing it.
+    worker.failed.store(true, std::memory_order_release);
+  } else {
+    worker.restart_at = absl::Now() + RestartBackoff(worker.failed_starts);
+  }
+}
+
+void HostCore::AdoptProcess(uint32_t w, const SpawnedWorker& spawned) {
+  Worker& worker = *workers_[w];
+  worker.pid = spawned.pid;
+  worker.control_fd = spawned.control_fd;
+  worker.stdout_fd = spawned.stdout_fd;
+  worker.stderr_fd = spawned.stderr_fd;
   worker.killed_for_timeout = false;
   worker.started_once = true;
   worker.stats_pid.store(worker.pid, std::memory_order_relaxed);
@@ -1360,7 +1443,6 @@ absl::Status HostCore::StartProcess(uint32_t w) {
   if (std::getenv("WEFT_LOG") != nullptr && std::string(std::getenv("WEFT_LOG")) == "debug") {
     std::fprintf(stderr, "weft: worker %u started (pid %d)\n", w, worker.pid);
   }
-  return absl::OkStatus();
 }
 
 void HostCore::CompleteStartedCalls(uint32_t w, const absl::Status& status) {
@@ -1528,7 +1610,9 @@ void HostCore::SupervisorLoop(std::promise<absl::Status>* started) {
       if (worker.pid < 0 && !worker.failed.load(std::memory_order_relaxed)) {
         next = std::min(next, worker.restart_at);
       }
-      any_failed = any_failed || worker.failed.load(std::memory_order_relaxed);
+      if (worker.starting) next = std::min(next, worker.ready_deadline);
+      any_failed = any_failed || worker.failed.load(std::memory_order_relaxed) ||
+                   (worker.pid < 0 && shutting_down());
     }
     if (options_.hard_timeout.has_value()) {
       next = std::min(next, absl::Now() + std::max(absl::Milliseconds(1), *options_.hard_timeout / 4));
@@ -1557,6 +1641,8 @@ void HostCore::SupervisorLoop(std::promise<absl::Status>* started) {
         ForwardOutput(w, worker.stdout_fd, worker.stdout_partial, 1);
       } else if (kind == 2) {
         ForwardOutput(w, worker.stderr_fd, worker.stderr_partial, 2);
+      } else if (worker.starting) {
+        ReplacementReady(w);
       } else if (worker.control_fd >= 0) {
         char byte;
         const ssize_t n = read(worker.control_fd, &byte, 1);
@@ -1578,7 +1664,14 @@ void HostCore::SupervisorLoop(std::promise<absl::Status>* started) {
                                options_.max_restarts, " failed restarts: ", how)));
         continue;
       }
-      if (worker.pid > 0 && options_.hard_timeout.has_value() && !worker.killed_for_timeout) {
+      if (worker.pid < 0 && shutting_down()) {
+        // No replacement comes any more: what waits for one fails.
+        FailQueuedCalls(w, absl::UnavailableError(absl::StrCat(
+                               "weft: the pool shut down while worker ", w, " was down")));
+        continue;
+      }
+      if (worker.pid > 0 && !worker.starting && options_.hard_timeout.has_value() &&
+          !worker.killed_for_timeout) {
         // Relaxed: a time stamp; the kill is checked by the death path.
         const int64_t since = worker.region.header()->busy_since_ns.load(std::memory_order_relaxed);
         if (since != 0 &&
@@ -1587,24 +1680,20 @@ void HostCore::SupervisorLoop(std::promise<absl::Status>* started) {
           kill(worker.pid, SIGKILL);  // its EOF comes next; OnProcessDeath completes the call
         }
       }
+      if (worker.starting && now >= worker.ready_deadline) {
+        KillAndReap(worker.pid);
+        DrainAndClose(w, worker.stdout_fd, worker.stdout_partial, 1);
+        DrainAndClose(w, worker.stderr_fd, worker.stderr_partial, 2);
+        close(worker.control_fd);
+        worker.control_fd = -1;
+        worker.pid = -1;
+        worker.starting = false;
+        StartFailed(w, absl::DeadlineExceededError(absl::StrCat(
+                           "weft: worker ", w, " (", CommandString(options_),
+                           ") did not answer Ready within startup_timeout")));
+      }
       if (worker.pid < 0 && now >= worker.restart_at && !shutting_down()) {
-        absl::Status s = StartProcess(w);
-        if (s.ok()) {
-          worker.failed_starts = 0;
-          worker.restarts.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          ++worker.failed_starts;
-          {
-            std::lock_guard<std::mutex> lock(process_mutex_);
-            worker.last_exit = std::string(s.message());
-          }
-          if (worker.failed_starts >= options_.max_restarts) {
-            // Release: PickLiveWorker stops choosing it.
-            worker.failed.store(true, std::memory_order_release);
-          } else {
-            worker.restart_at = now + RestartBackoff(worker.failed_starts);
-          }
-        }
+        LaunchReplacement(w);
       }
     }
   }

@@ -46,6 +46,7 @@
 #include "runtime/interface.h"
 #include "runtime/layout.h"
 #include "runtime/pool_options.h"
+#include "runtime/process.h"
 #include "runtime/region.h"
 #include "runtime/future.h"
 #include "runtime/region_message.h"
@@ -249,6 +250,11 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
     absl::Time restart_at = absl::InfiniteFuture();
     bool killed_for_timeout = false;
     bool started_once = false;
+    // A replacement launched and not yet Ready (the supervisor keeps
+    // watching the others meanwhile).
+    bool starting = false;
+    absl::Time ready_deadline = absl::InfiniteFuture();
+    std::string ready_bytes;
     std::atomic<int> stats_pid{0};
     std::atomic<bool> up{false};
     std::atomic<bool> failed{false};  // given up: PickWorker skips it
@@ -268,6 +274,12 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
   // Process workers (supervisor thread).
   void SupervisorLoop(std::promise<absl::Status>* started);
   absl::Status StartProcess(uint32_t w);
+  // Launches a replacement; its Ready is read by the supervisor loop.
+  void LaunchReplacement(uint32_t w);
+  void ReplacementReady(uint32_t w);
+  void StartFailed(uint32_t w, const absl::Status& status);
+  void AdoptProcess(uint32_t w, const SpawnedWorker& spawned);
+  std::string RegionPathFor(uint32_t w, int& fd);
   void OnProcessDeath(uint32_t w);
   // Copies what the worker printed to the host's fd `to`, line by line with
   // the worker's index in front; true if it read anything.

@@ -109,17 +109,8 @@ kj::Array<capnp::word> ReadMessage(int fd, absl::Time until, bool& timed_out) {
   timed_out = false;
   std::string bytes;
   for (;;) {
-    if (bytes.size() >= sizeof(capnp::word)) {
-      const size_t whole = bytes.size() / sizeof(capnp::word);
-      kj::Array<capnp::word> prefix = kj::heapArray<capnp::word>(whole);
-      std::memcpy(prefix.begin(), bytes.data(), whole * sizeof(capnp::word));
-      const size_t needed = capnp::expectedSizeInWordsFromPrefix(prefix);
-      if (whole >= needed) {
-        kj::Array<capnp::word> message = kj::heapArray<capnp::word>(needed);
-        std::memcpy(message.begin(), bytes.data(), needed * sizeof(capnp::word));
-        return message;
-      }
-    }
+    kj::Array<capnp::word> message;
+    if (TakeMessage(bytes, message)) return message;
     const int64_t left_ms = absl::ToInt64Milliseconds(until - absl::Now());
     if (left_ms <= 0) {
       timed_out = true;
@@ -127,7 +118,6 @@ kj::Array<capnp::word> ReadMessage(int fd, absl::Time until, bool& timed_out) {
     }
     pollfd p{fd, POLLIN, 0};
     const int ready = poll(&p, 1, static_cast<int>(std::min<int64_t>(left_ms, 1 << 30)));
-    if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) continue;
     char buffer[4096];
     const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
@@ -139,8 +129,8 @@ kj::Array<capnp::word> ReadMessage(int fd, absl::Time until, bool& timed_out) {
 
 }  // namespace
 
-absl::StatusOr<SpawnedWorker> SpawnWorker(const PoolOptions& options, uint32_t index,
-                                          int region_fd, const std::string& region_path) {
+absl::StatusOr<SpawnedWorker> LaunchWorker(const PoolOptions& options, uint32_t index,
+                                           int region_fd, const std::string& region_path) {
   const std::string command = CommandString(options);
   std::vector<std::string> args = options.command_prefix;
   args.insert(args.end(), options.worker_command.begin(), options.worker_command.end());
@@ -244,6 +234,52 @@ absl::StatusOr<SpawnedWorker> SpawnWorker(const PoolOptions& options, uint32_t i
         absl::StrCat("weft: building the boot message: ", e.getDescription().cStr())));
   }
 
+  fds.control[0] = fds.out[0] = fds.err[0] = -1;  // handed to `worker`
+  return worker;
+}
+
+absl::Status ParseReady(const PoolOptions& options, uint32_t index,
+                        kj::ArrayPtr<const capnp::word> message) {
+  const std::string command = CommandString(options);
+  try {
+    capnp::FlatArrayMessageReader reader(message);
+    control::Ready::Reader ready = reader.getRoot<control::Ready>();
+    if (ready.getCode() == 0) return absl::OkStatus();
+    const uint32_t code = ready.getCode();
+    const absl::StatusCode status_code =
+        code <= static_cast<uint32_t>(absl::StatusCode::kUnauthenticated)
+            ? static_cast<absl::StatusCode>(code)
+            : absl::StatusCode::kUnknown;
+    return absl::Status(status_code, absl::StrCat("weft: worker ", index, " (", command,
+                                                  ") failed to start: ",
+                                                  ready.getMessage().cStr()));
+  } catch (const kj::Exception& e) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("weft: worker ", index, " (", command, ") sent a malformed Ready: ",
+                     e.getDescription().cStr()));
+  }
+}
+
+bool TakeMessage(std::string& bytes, kj::Array<capnp::word>& message) {
+  if (bytes.size() < sizeof(capnp::word)) return false;
+  const size_t whole = bytes.size() / sizeof(capnp::word);
+  kj::Array<capnp::word> prefix = kj::heapArray<capnp::word>(whole);
+  std::memcpy(prefix.begin(), bytes.data(), whole * sizeof(capnp::word));
+  const size_t needed = capnp::expectedSizeInWordsFromPrefix(prefix);
+  if (whole < needed) return false;
+  message = kj::heapArray<capnp::word>(needed);
+  std::memcpy(message.begin(), bytes.data(), needed * sizeof(capnp::word));
+  bytes.erase(0, needed * sizeof(capnp::word));
+  return true;
+}
+
+absl::Status AwaitReady(const PoolOptions& options, uint32_t index, SpawnedWorker& worker) {
+  const std::string command = CommandString(options);
+  const pid_t pid = worker.pid;
+  auto fail = [&](absl::Status status) -> absl::Status {
+    KillAndReap(pid);
+    return status;
+  };
   bool timed_out = false;
   kj::Array<capnp::word> message =
       ReadMessage(worker.control_fd, absl::Now() + options.startup_timeout, timed_out);
@@ -257,25 +293,22 @@ absl::StatusOr<SpawnedWorker> SpawnWorker(const PoolOptions& options, uint32_t i
         "weft: worker ", index, " (", command, ") exited before it was ready: ",
         ReapAfterEof(pid)));
   }
-  try {
-    capnp::FlatArrayMessageReader reader(message);
-    control::Ready::Reader ready = reader.getRoot<control::Ready>();
-    if (ready.getCode() != 0) {
-      const uint32_t code = ready.getCode();
-      const absl::StatusCode status_code =
-          code <= static_cast<uint32_t>(absl::StatusCode::kUnauthenticated)
-              ? static_cast<absl::StatusCode>(code)
-              : absl::StatusCode::kUnknown;
-      return fail(absl::Status(status_code, absl::StrCat("weft: worker ", index, " (", command,
-                                                         ") failed to start: ",
-                                                         ready.getMessage().cStr())));
-    }
-  } catch (const kj::Exception& e) {
-    return fail(absl::FailedPreconditionError(
-        absl::StrCat("weft: worker ", index, " (", command, ") sent a malformed Ready: ",
-                     e.getDescription().cStr())));
+  absl::Status ready = ParseReady(options, index, message);
+  if (!ready.ok()) return fail(ready);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SpawnedWorker> SpawnWorker(const PoolOptions& options, uint32_t index,
+                                          int region_fd, const std::string& region_path) {
+  absl::StatusOr<SpawnedWorker> worker = LaunchWorker(options, index, region_fd, region_path);
+  if (!worker.ok()) return worker;
+  absl::Status ready = AwaitReady(options, index, *worker);
+  if (!ready.ok()) {
+    close(worker->control_fd);
+    close(worker->stdout_fd);
+    close(worker->stderr_fd);
+    return ready;
   }
-  fds.control[0] = fds.out[0] = fds.err[0] = -1;  // handed to `worker`
   return worker;
 }
 

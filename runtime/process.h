@@ -24,6 +24,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "capnp/common.h"
+#include "kj/array.h"
 #include "runtime/pool_options.h"
 
 namespace weft {
@@ -40,9 +42,24 @@ struct SpawnedWorker {
 };
 
 // `region_fd` >= 0 is inherited as fd 4; otherwise the worker opens
-// `region_path` (a shm name or a /proc/<pid>/fd/<n> path).
+// `region_path` (a shm name or a /proc/<pid>/fd/<n> path). LaunchWorker +
+// AwaitReady.
 absl::StatusOr<SpawnedWorker> SpawnWorker(const PoolOptions& options, uint32_t index,
                                           int region_fd, const std::string& region_path);
+
+// The two halves, for a caller that waits for Ready itself (the supervisor
+// restarting a worker while it watches the others): fork/exec and send the
+// boot message; then read the Ready message (bounded by startup_timeout).
+absl::StatusOr<SpawnedWorker> LaunchWorker(const PoolOptions& options, uint32_t index,
+                                           int region_fd, const std::string& region_path);
+absl::Status AwaitReady(const PoolOptions& options, uint32_t index, SpawnedWorker& worker);
+
+// Moves one whole Cap'n Proto message from the front of `bytes` into
+// `message`; false if `bytes` does not hold a whole one yet.
+bool TakeMessage(std::string& bytes, kj::Array<capnp::word>& message);
+// The status a Ready message reports.
+absl::Status ParseReady(const PoolOptions& options, uint32_t index,
+                        kj::ArrayPtr<const capnp::word> message);
 
 // "exited with status 3", "killed by signal 9 (Killed)".
 std::string DescribeExit(int wait_status);
