@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/layout.h"
+#include "runtime/region.h"
 #include "tests/process/proc_impl.h"
 
 namespace weft_test {
@@ -109,6 +111,46 @@ class HostileImpl final : public ProcImpl {
                    static_cast<unsigned long long>(m.end - m.begin));
     }
     std::thread(ScribbleForever, std::move(mappings)).detach();
+    return absl::OkStatus();
+  }
+
+  absl::Status poison(PoisonCall& call) override {
+    (void)call;
+    std::vector<Mapping> mappings = WeftMappings();
+    if (mappings.empty()) {
+      return absl::FailedPreconditionError("hostile_worker: no weft mapping in /proc/self/maps");
+    }
+    // The attacker knows the layout: the header is at the mapping's start.
+    char* base = reinterpret_cast<char*>(mappings[0].begin);
+    const uint64_t size = mappings[0].end - mappings[0].begin;
+    const auto* header = reinterpret_cast<const weft::internal::RegionHeader*>(base);
+    const weft::internal::Geometry g = header->geometry;
+    std::mt19937_64 rng(12345);
+    uint64_t words = 0;
+    const uint32_t active = std::min(header->active_lanes.load(), g.lanes);
+    for (uint32_t lane = 0; lane < active; ++lane) {
+      const weft::internal::LaneLayout l = weft::internal::LaneAt(g, lane);
+      const uint64_t begin = l.request_inline;
+      const uint64_t end = begin + uint64_t{g.slots_per_lane} * g.request_inline_bytes;
+      if (end > size || begin > end) break;
+      for (uint64_t at = begin; at + 8 <= end; at += 8) {
+        // Mostly struct pointers 2^29 words (4 GiB) *behind* this word,
+        // with a 0xffff-word (512 KiB) data section: outside the region.
+        // A builder that zeroes the old object first (initRoot, set*) would
+        // memset 512 KiB there. Some far pointers to a missing segment.
+        uint64_t word;
+        if (rng() % 8 != 0) {
+          word = (uint64_t{0xffff} << 32) |
+                 static_cast<uint32_t>(static_cast<int32_t>(-(1 << 29)) * 4);
+        } else {
+          word = (uint64_t{3} << 32) | (uint64_t{16} << 3) | 2;
+        }
+        std::memcpy(base + at, &word, 8);
+        ++words;
+      }
+    }
+    std::fprintf(stderr, "hostile_worker: poisoned %llu words of request areas\n",
+                 static_cast<unsigned long long>(words));
     return absl::OkStatus();
   }
 };

@@ -70,6 +70,10 @@ class ProcImpl : public weft::Skeleton<ProcTest> {
     (void)call;
     return absl::OkStatus();
   }
+  absl::Status poison(PoisonCall& call) override {
+    (void)call;
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace weft_test

@@ -23,4 +23,9 @@ interface ProcTest {
   # hostile_worker: starts overwriting its own shared memory with random
   # bytes, forever. Other workers: does nothing.
   scribble @7 () -> ();
+  # hostile_worker: fills the request inline area of every slot of every
+  # lane of its region (memory the host builds requests in) with words that
+  # look like Cap'n Proto pointers aimed far outside the segment, then
+  # returns OK. Other workers: does nothing.
+  poison @8 () -> ();
 }

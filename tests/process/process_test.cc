@@ -780,7 +780,12 @@ TEST_F(ProcessTest, CallersOnManyThreadsSurviveRepeatedKills) {
 
 // ------------------------------------------------------------ 4. hostile worker
 
-TEST_F(ProcessTest, HostileWorkerScribblingOverItsRegionOnlyFailsItsOwnCalls) {
+// The body of the test below, run in a death-test child: a host crash or a
+// hang (the watchdogs abort) is then reported as such and the rest of the
+// suite still runs. Everything it prints goes to stderr, which the death
+// test shows.
+void HostileScribblerBody() {
+  const std::set<std::string> shm_before = ShmNames();
   std::set<pid_t> seen;
   {
     auto balancer = std::make_shared<Pinned>();
@@ -886,8 +891,118 @@ TEST_F(ProcessTest, HostileWorkerScribblingOverItsRegionOnlyFailsItsOwnCalls) {
     Watchdog wd("destroying the pool with a hostile worker", absl::Seconds(30));
     pool = absl::UnavailableError("destroyed");
   }
-  ExpectAllGone(seen, "after the pool was destroyed");
+  for (pid_t pid : seen) {
+    EXPECT_EQ(StateOf(pid), ProcState::kGone) << "worker pid " << pid << " after the pool was destroyed";
+  }
+  const std::vector<std::string> children = Children();
+  EXPECT_TRUE(children.empty()) << "children left: " << absl::StrJoin(children, "; ");
+  const std::set<std::string> added = NewNames(shm_before);
+  EXPECT_TRUE(added.empty()) << "new /dev/shm names: " << Describe(added);
 }
+
+[[noreturn]] void HostileScribblerChild() {
+  dup2(STDERR_FILENO, STDOUT_FILENO);  // gtest prints failures on stdout
+  HostileScribblerBody();
+  std::cout.flush();
+  std::fflush(nullptr);
+  if (::testing::Test::HasFailure()) std::_Exit(1);
+  std::fprintf(stderr, "hostile scribbler: passed\n");
+  std::fflush(stderr);
+  std::_Exit(0);
+}
+
+TEST_F(ProcessTest, HostileWorkerScribblingOverItsRegionOnlyFailsItsOwnCalls) {
+  // WEFT_TEST_HOSTILE_INLINE=1 runs it in this process (for gdb).
+  if (std::getenv("WEFT_TEST_HOSTILE_INLINE") != nullptr) {
+    HostileScribblerBody();
+    return;
+  }
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(HostileScribblerChild(), ::testing::ExitedWithCode(0), "hostile scribbler: passed");
+}
+
+// The death-test child of the test below: exits 0 after printing "host
+// survived", or with a code naming what went wrong, or dies of a signal.
+[[noreturn]] void PoisonedRequestAreasChild(int workers) {
+  auto balancer = std::make_shared<Pinned>();
+  weft::PoolOptions options = ProcOptions(workers, "hostile_worker");
+  options.custom_balancer = balancer;
+  auto pool = Pool::Create(options);
+  if (!pool.ok()) {
+    std::fprintf(stderr, "Create: %s\n", pool.status().ToString().c_str());
+    std::_Exit(3);
+  }
+  auto stub = pool->stub();
+  balancer->Set(0);
+  auto p = stub.poison(weft::CallOptions{.timeout = absl::Seconds(5)}).Get();
+  std::fprintf(stderr, "poison: %s\n", p.status().ToString().c_str());
+  std::map<std::string, int> outcomes;
+  std::map<std::string, std::string> examples;
+  std::vector<kj::byte> payload(600, 0x5a);
+  for (int round = 0; round < 4; ++round) {
+    // Many at once, so that never-used slots are taken too.
+    balancer->Set(0);
+    std::vector<weft::Future<ProcTest::EchoResults>> window;
+    for (int i = 0; i < 64; ++i) {
+      window.push_back(stub.echo(capnp::Data::Reader(payload.data(), 8 + (i * 37) % 592),
+                                 weft::CallOptions{.timeout = absl::Seconds(2)}));
+    }
+    std::vector<weft::Future<ProcTest::GetEnvResults>> texts;
+    for (int i = 0; i < 16; ++i) {
+      texts.push_back(stub.getEnv("HOME", weft::CallOptions{.timeout = absl::Seconds(2)}));
+    }
+    for (auto& f : window) {
+      if (!f.WaitFor(absl::Seconds(10))) std::_Exit(4);
+      auto r = f.Get();
+      const std::string code = r.ok() ? "OK" : absl::StatusCodeToString(r.status().code());
+      ++outcomes[code];
+      examples.emplace(code, r.status().ToString());
+    }
+    for (auto& f : texts) {
+      if (!f.WaitFor(absl::Seconds(10))) std::_Exit(4);
+      auto r = f.Get();
+      const std::string code = r.ok() ? "OK" : absl::StatusCodeToString(r.status().code());
+      ++outcomes[code];
+      examples.emplace(code, r.status().ToString());
+    }
+    if (workers > 1) {
+      balancer->Set(1);
+      auto h = stub.square(round).Get();
+      if (!h.ok() || h->getResult() != round * round) std::_Exit(5);
+    }
+  }
+  {
+    std::ofstream report(TempDir() + "/poison_report.txt");
+    report << "poison: " << p.status() << "\n";
+    for (const auto& [code, n] : outcomes) {
+      report << "outcome " << code << ": " << n << " (e.g. " << examples[code] << ")\n";
+    }
+  }
+  std::fprintf(stderr, "host survived\n");
+  std::fflush(stderr);
+  std::_Exit(0);  // no pool destruction here: only the calls are under test
+}
+
+// A hostile worker fills the request areas of its region (where the host
+// builds requests in place) with pointer-like words aimed gigabytes outside
+// the segment. The host must not follow them: later calls to that worker
+// fail or succeed, but the host neither crashes nor writes outside the
+// region, and the other worker keeps serving. Run in a death-test child so
+// that a host crash is reported as such instead of ending the suite.
+class Poisoned : public ProcessTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(Poisoned, HostileWorkerPoisoningRequestAreasCannotCrashTheHost) {
+  // For debugging the host under gdb: WEFT_TEST_POISON_INLINE=1 runs the
+  // child's body in this process.
+  if (std::getenv("WEFT_TEST_POISON_INLINE") != nullptr) PoisonedRequestAreasChild(GetParam());
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  unlink((TempDir() + "/poison_report.txt").c_str());
+  EXPECT_EXIT(PoisonedRequestAreasChild(GetParam()), ::testing::ExitedWithCode(0), "host survived");
+  std::ifstream report(TempDir() + "/poison_report.txt");
+  std::cout << "child's report:\n" << report.rdbuf() << std::endl;
+}
+
+INSTANTIATE_TEST_SUITE_P(Workers, Poisoned, ::testing::Values(1, 2));
 
 // ------------------------------------------------------------ 5. host SIGKILLed
 
