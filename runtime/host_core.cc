@@ -187,9 +187,13 @@ bool LaneHost::ReclaimFinished() {
 
 void LaneHost::PrepareRequest(uint32_t slot, std::optional<RegionMessageBuilder>& builder) {
   const uint64_t words = geometry_.request_inline_bytes / kWordBytes;
+  // A process worker is not trusted: it may have written into the request
+  // area, and Cap'n Proto's builder follows pointers it finds there. Zero
+  // all of it, not just what our last request used.
+  const uint64_t dirty = core_->processes() ? words : slot_hosts_[slot].request_dirty_words;
   builder.emplace(region_->base(),
                   layout_.request_inline + uint64_t{slot} * geometry_.request_inline_bytes, words,
-                  slot_hosts_[slot].request_dirty_words, this, core_->max_payload_words());
+                  dirty, this, core_->max_payload_words());
 }
 
 std::optional<uint64_t> LaneHost::AllocateSpill(uint64_t words) {
@@ -537,8 +541,12 @@ bool LaneHost::WaitAllDone(absl::Time until) {
   for (uint32_t i = 0; i < geometry_.slots_per_lane; ++i) {
     if (SlotFree(i)) continue;
     const uint32_t seq = slot_hosts_[i].seq;
-    if (seq == 0) continue;
-    if (!WaitSlotDone(i, seq, nullptr, until)) return false;
+    CallState* call = slot_hosts_[i].call;
+    if (seq == 0 || call == nullptr || call->seq != seq) continue;
+    // Only calls still waiting for the worker: one already resolved (its
+    // caller aborted or timed out) is not drained, so a worker that never
+    // answers it cannot hold the shutdown.
+    if (!WaitSlotDone(i, seq, call, until)) return false;
   }
   return true;
 }

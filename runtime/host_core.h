@@ -202,6 +202,7 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
 
   const PoolOptions& options() const { return options_; }
   const SpinPolicy& spin() const { return options_.spin; }
+  bool processes() const { return options_.runtime == WorkerRuntime::kProcess; }
   uint64_t max_payload_words() const { return options_.max_payload_bytes / 8; }
 
   // The calling thread's lane, binding one on first use.
@@ -290,7 +291,7 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
   // Completes every call queued for a worker that was given up.
   void FailQueuedCalls(uint32_t w, const absl::Status& status);
   void StopProcesses(absl::Time until);
-  bool processes() const { return options_.runtime == WorkerRuntime::kProcess; }
+
 
   PoolOptions options_;
   uint64_t interface_id_;

@@ -63,12 +63,15 @@ class Pool {
   Pool(Pool&&) noexcept = default;
   Pool& operator=(Pool&& other) noexcept {
     if (this != &other) {
-      Shutdown();
+      if (core_) core_->Shutdown(ShutdownMode::kDrain, core_->options().shutdown_grace);
       core_ = std::move(other.core_);
     }
     return *this;
   }
-  ~Pool() { Shutdown(); }
+  // Shutdown(kDrain, options.shutdown_grace).
+  ~Pool() {
+    if (core_) core_->Shutdown(ShutdownMode::kDrain, core_->options().shutdown_grace);
+  }
 
   // A typed caller; cheap to copy.
   Stub<I> stub() const { return Stub<I>(core_); }
@@ -79,7 +82,8 @@ class Pool {
   // kDrain: finish every call sent, waiting at most `grace`, then cancel
   // what is left. kCancelPending: resolve every outstanding call with
   // Cancelled at once (workers see aborted()). Either way new calls fail
-  // with Unavailable and the workers stop. Idempotent.
+  // with Unavailable and the workers stop (process workers: told to stop,
+  // then SIGTERM, then SIGKILL, every child reaped). Idempotent.
   void Shutdown(ShutdownMode mode = ShutdownMode::kDrain,
                 absl::Duration grace = absl::InfiniteDuration()) {
     if (core_) core_->Shutdown(mode, grace);

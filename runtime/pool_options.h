@@ -90,6 +90,9 @@ struct PoolOptions {
   // lane per worker while it lives).
   uint32_t max_host_threads = 64;
   QueueFull queue_full = QueueFull::kWait;
+  // How long the pool's destructor (a kDrain shutdown) waits for calls in
+  // flight before it cancels them.
+  absl::Duration shutdown_grace = absl::Seconds(30);
 };
 
 enum class ShutdownMode {

@@ -130,8 +130,8 @@ void WorkerLoop::RebuildHeldResponses() {
   }
 }
 
-WorkerLoop::LaneWorker& WorkerLoop::lane(uint32_t i) {
-  if (lanes_[i] == nullptr) lanes_[i] = std::make_unique<LaneWorker>(base_, geometry_, i);
+WorkerLoop::LaneWorker& WorkerLoop::MakeLane(uint32_t i) {
+  lanes_[i] = std::make_unique<LaneWorker>(base_, geometry_, i);
   return *lanes_[i];
 }
 

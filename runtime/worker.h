@@ -56,7 +56,12 @@ class WorkerLoop {
   void RebuildHeldResponses();
   void Serve(LaneWorker& lane, const CallDescriptor& descriptor);
   void Sleep();
-  LaneWorker& lane(uint32_t i);
+  // Inline: the poll loop calls it for every lane on every poll.
+  LaneWorker& lane(uint32_t i) {
+    LaneWorker* existing = lanes_[i].get();
+    return existing != nullptr ? *existing : MakeLane(i);
+  }
+  LaneWorker& MakeLane(uint32_t i);
 
   char* base_;
   uint64_t bytes_;
