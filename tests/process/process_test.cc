@@ -1026,6 +1026,11 @@ TEST_P(HostKilled, WorkersExitWithinThreeSeconds) {
   // Orphaned workers are reparented to this process, so they can be reaped
   // here and seen as dead (not as zombies of an init that may not reap).
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  // Only for this test: later tests' orphans (e.g. the workers of a death
+  // test's child) must not become this process's zombies.
+  struct SubreaperOff {
+    ~SubreaperOff() { prctl(PR_SET_CHILD_SUBREAPER, 0); }
+  } subreaper_off;
   int fds[2];
   ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
   std::fflush(nullptr);
