@@ -413,12 +413,32 @@ void LaneHost::ResolveFromSlot(CallState* call) {
       call->segment_count = table.count;
       uint64_t words = 0;
       for (uint32_t i = 0; i < table.count; ++i) words += table.segments[i].words;
-      capnp::ReaderOptions options;
-      options.traversalLimitInWords = TraversalLimit(words);
-      call->reader.emplace(kj::arrayPtr(call->segments.data(), call->segment_count), options);
-      // Release: publishes the reader and segments to whoever claims them
-      // (acquire loads of phase in CallHandle and Evacuate).
-      call->phase.store(kReadyInSlot, std::memory_order_release);
+      if (!core_->processes()) {
+        // A thread worker is trusted: read the results where it wrote them.
+        capnp::ReaderOptions options;
+        options.traversalLimitInWords = TraversalLimit(words);
+        call->reader.emplace(kj::arrayPtr(call->segments.data(), call->segment_count), options);
+        // Release: publishes the reader and segments to whoever claims them
+        // (acquire loads of phase in CallHandle and Evacuate).
+        call->phase.store(kReadyInSlot, std::memory_order_release);
+        return;
+      }
+      // A process worker is not trusted, and it can rewrite its response
+      // after this check: copy the results out, then check every pointer of
+      // the copy, so that reading the Response can never throw.
+      CopyOut(call);
+      try {
+        call->reader->getRoot<capnp::AnyPointer>().targetSize();
+        call->phase.store(kReady, std::memory_order_release);
+      } catch (const kj::Exception& e) {
+        call->copy = nullptr;
+        call->reader.reset();
+        call->status = absl::DataLossError(absl::StrCat(
+            "weft: malformed response from worker ", worker_, ": ", e.getDescription().cStr()));
+        call->phase.store(kReady, std::memory_order_release);
+      }
+      ReleaseSlot(call->slot, call->seq);
+      Unref(call);
       return;
     }
   }
@@ -428,13 +448,7 @@ void LaneHost::ResolveFromSlot(CallState* call) {
   Unref(call);
 }
 
-bool LaneHost::Evacuate(CallState* call) {
-  uint32_t expected = kReadyInSlot;
-  // Acquire: pairs with the release store of kReadyInSlot.
-  if (!call->phase.compare_exchange_strong(expected, kEvacuating, std::memory_order_acquire,
-                                           std::memory_order_relaxed)) {
-    return false;
-  }
+void LaneHost::CopyOut(CallState* call) {
   uint64_t words = 0;
   for (uint32_t i = 0; i < call->segment_count; ++i) words += call->segments[i].size();
   call->copy = kj::heapArray<capnp::word>(words);
@@ -449,6 +463,16 @@ bool LaneHost::Evacuate(CallState* call) {
   options.traversalLimitInWords = TraversalLimit(words);
   call->reader.reset();
   call->reader.emplace(kj::arrayPtr(call->segments.data(), call->segment_count), options);
+}
+
+bool LaneHost::Evacuate(CallState* call) {
+  uint32_t expected = kReadyInSlot;
+  // Acquire: pairs with the release store of kReadyInSlot.
+  if (!call->phase.compare_exchange_strong(expected, kEvacuating, std::memory_order_acquire,
+                                           std::memory_order_relaxed)) {
+    return false;
+  }
+  CopyOut(call);
   // Release: publishes the copy; pairs with the acquire loads in CallHandle.
   call->phase.store(kReady, std::memory_order_release);
   ReleaseSlot(call->slot, call->seq);
@@ -1460,7 +1484,13 @@ void HostCore::CompleteStartedCalls(uint32_t w, const absl::Status& status) {
   const uint32_t active =
       std::min(region.header()->active_lanes.load(std::memory_order_acquire), g.lanes);
   for (uint32_t lane = 0; lane < active; ++lane) {
-    SlotShared* slots = reinterpret_cast<SlotShared*>(region.base() + region.lane(lane).slots);
+    const LaneLayout layout = region.lane(lane);
+    // Acquire: pairs with the producer's release store of tail (Publish):
+    // whatever the host did with a slot before it sent the call now in it
+    // (reading the previous call's status, say) happens before we write.
+    reinterpret_cast<RingControl*>(region.base() + layout.ring_control)
+        ->tail.load(std::memory_order_acquire);
+    SlotShared* slots = reinterpret_cast<SlotShared*>(region.base() + layout.slots);
     for (uint32_t i = 0; i < g.slots_per_lane; ++i) {
       // Relaxed/acquire: the worker is dead (reaped): its stores are done.
       const uint32_t started = slots[i].started_seq.load(std::memory_order_acquire);

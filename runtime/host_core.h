@@ -155,6 +155,9 @@ class LaneHost final : public SpillSource {
   uint32_t SlotsInUse() const;
   // Copies a kReadyInSlot call's results out and frees its slot.
   bool Evacuate(CallState* call);
+  // Copies the results the segments point at into call->copy and opens the
+  // reader over the copy.
+  void CopyOut(CallState* call);
   // Waits until the worker is done with every call of this lane; false if
   // `until` passed first.
   bool WaitAllDone(absl::Time until);
