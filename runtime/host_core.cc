@@ -1415,15 +1415,7 @@ void HostCore::ReplacementReady(uint32_t w) {
   const ssize_t n = recv(worker.control_fd, buffer, sizeof(buffer), MSG_DONTWAIT);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
   const std::string command = CommandString(options_);
-  auto drop = [&](const absl::Status& status) {
-    DrainAndClose(w, worker.stdout_fd, worker.stdout_partial, 1);
-    DrainAndClose(w, worker.stderr_fd, worker.stderr_partial, 2);
-    close(worker.control_fd);
-    worker.control_fd = -1;
-    worker.pid = -1;
-    worker.starting = false;
-    StartFailed(w, status);
-  };
+  auto drop = [&](const absl::Status& status) { AbandonStart(w, status); };
   if (n <= 0) {
     const std::string how = ReapAfterEof(worker.pid);
     drop(absl::FailedPreconditionError(absl::StrCat(
@@ -1445,6 +1437,17 @@ void HostCore::ReplacementReady(uint32_t w) {
   worker.restarts.fetch_add(1, std::memory_order_relaxed);
   SpawnedWorker spawned{worker.pid, worker.control_fd, worker.stdout_fd, worker.stderr_fd};
   AdoptProcess(w, spawned);
+}
+
+void HostCore::AbandonStart(uint32_t w, const absl::Status& status) {
+  Worker& worker = *workers_[w];
+  DrainAndClose(w, worker.stdout_fd, worker.stdout_partial, 1);
+  DrainAndClose(w, worker.stderr_fd, worker.stderr_partial, 2);
+  close(worker.control_fd);
+  worker.control_fd = -1;
+  worker.pid = -1;
+  worker.starting = false;
+  StartFailed(w, status);
 }
 
 void HostCore::StartFailed(uint32_t w, const absl::Status& status) {
@@ -1720,13 +1723,7 @@ void HostCore::SupervisorLoop(std::promise<absl::Status>* started) {
       }
       if (worker.starting && now >= worker.ready_deadline) {
         KillAndReap(worker.pid);
-        DrainAndClose(w, worker.stdout_fd, worker.stdout_partial, 1);
-        DrainAndClose(w, worker.stderr_fd, worker.stderr_partial, 2);
-        close(worker.control_fd);
-        worker.control_fd = -1;
-        worker.pid = -1;
-        worker.starting = false;
-        StartFailed(w, absl::DeadlineExceededError(absl::StrCat(
+        AbandonStart(w, absl::DeadlineExceededError(absl::StrCat(
                            "weft: worker ", w, " (", CommandString(options_),
                            ") did not answer Ready within startup_timeout")));
       }

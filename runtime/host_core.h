@@ -282,6 +282,9 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
   void LaunchReplacement(uint32_t w);
   void ReplacementReady(uint32_t w);
   void StartFailed(uint32_t w, const absl::Status& status);
+  // A replacement that will not come up (already reaped): close its fds and
+  // count the failed start.
+  void AbandonStart(uint32_t w, const absl::Status& status);
   void AdoptProcess(uint32_t w, const SpawnedWorker& spawned);
   std::string RegionPathFor(uint32_t w, int& fd);
   void OnProcessDeath(uint32_t w);

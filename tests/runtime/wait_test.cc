@@ -35,42 +35,31 @@ struct Mailbox {
   }
 };
 
+// Two threads hand a counter back and forth `rounds` times.
+void PingPong(const SpinPolicy& policy, uint32_t rounds) {
+  Mailbox ping, pong;
+  std::thread other([&] {
+    for (uint32_t i = 1; i <= rounds; ++i) {
+      ping.AwaitAtLeast(i, policy);
+      pong.Post(i);
+    }
+  });
+  for (uint32_t i = 1; i <= rounds; ++i) {
+    ping.Post(i);
+    pong.AwaitAtLeast(i, policy);
+  }
+  other.join();
+  EXPECT_EQ(pong.value.load(), rounds);
+}
+
 TEST(AdaptiveWait, PingPongWithoutSpinNeverLosesAWakeUp) {
   // No spinning: every hand-off goes through the sleep path, the one that
   // could lose a wake-up.
-  SpinPolicy policy{.spin_polls = 0, .yield_polls = 0};
-  constexpr uint32_t kRounds = 20'000;
-  Mailbox ping, pong;
-  std::thread other([&] {
-    for (uint32_t i = 1; i <= kRounds; ++i) {
-      ping.AwaitAtLeast(i, policy);
-      pong.Post(i);
-    }
-  });
-  for (uint32_t i = 1; i <= kRounds; ++i) {
-    ping.Post(i);
-    pong.AwaitAtLeast(i, policy);
-  }
-  other.join();
-  EXPECT_EQ(pong.value.load(), kRounds);
+  PingPong(SpinPolicy{.spin_polls = 0, .yield_polls = 0}, 20'000);
 }
 
 TEST(AdaptiveWait, MixedSpinAndSleepPingPong) {
-  SpinPolicy policy{.spin_polls = 8, .yield_polls = 1};
-  constexpr uint32_t kRounds = 50'000;
-  Mailbox ping, pong;
-  std::thread other([&] {
-    for (uint32_t i = 1; i <= kRounds; ++i) {
-      ping.AwaitAtLeast(i, policy);
-      pong.Post(i);
-    }
-  });
-  for (uint32_t i = 1; i <= kRounds; ++i) {
-    ping.Post(i);
-    pong.AwaitAtLeast(i, policy);
-  }
-  other.join();
-  EXPECT_EQ(pong.value.load(), kRounds);
+  PingPong(SpinPolicy{.spin_polls = 8, .yield_polls = 1}, 50'000);
 }
 
 TEST(FutexWait, ReturnsAtOnceWhenTheValueDiffers) {
