@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,6 +63,7 @@ LaneHost::LaneHost(HostCore* core, Region* region, uint32_t worker, uint32_t lan
       slot_hosts_(new SlotHost[geometry_.slots_per_lane]),
       free_words_((geometry_.slots_per_lane + 63) / 64),
       request_heap_(geometry_.heap_bytes / kWordBytes) {
+  if (core->processes()) MakeStaging();
   free_bits_.reset(new std::atomic<uint64_t>[free_words_]);
   for (uint32_t w = 0; w < free_words_; ++w) {
     const uint32_t in_word = std::min<uint32_t>(64, geometry_.slots_per_lane - w * 64);
@@ -70,7 +72,32 @@ LaneHost::LaneHost(HostCore* core, Region* region, uint32_t worker, uint32_t lan
   }
 }
 
-LaneHost::~LaneHost() = default;
+LaneHost::~LaneHost() {
+  if (staging_ != nullptr) munmap(staging_, staging_bytes_);
+}
+
+void LaneHost::MakeStaging() {
+  // Private, sparse (untouched pages cost nothing): the lane's request
+  // areas, inline and heap, at the same offsets as in the region.
+  staging_bytes_ = layout_.request_heap + geometry_.heap_bytes - layout_.request_inline;
+  void* p = mmap(nullptr, staging_bytes_, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  staging_ = p == MAP_FAILED ? nullptr : static_cast<char*>(p);
+  if (staging_ == nullptr) {
+    std::fprintf(stderr, "weft: no memory to stage requests privately; building in place\n");
+  }
+}
+
+void LaneHost::PublishRequest(uint32_t slot, const SegmentTable& table) {
+  if (staging_ != nullptr) {
+    for (uint32_t i = 0; i < table.count; ++i) {
+      const SegmentRef& seg = table.segments[i];
+      std::memcpy(region_->base() + seg.offset, staging_ + (seg.offset - layout_.request_inline),
+                  seg.words * kWordBytes);
+    }
+  }
+  std::memcpy(&slots_[slot].request, &table, sizeof(table));
+}
 
 bool LaneHost::SlotFree(uint32_t slot) const {
   // Acquire: pairs with the release fetch_or in ReleaseSlot.
@@ -187,13 +214,14 @@ bool LaneHost::ReclaimFinished() {
 
 void LaneHost::PrepareRequest(uint32_t slot, std::optional<RegionMessageBuilder>& builder) {
   const uint64_t words = geometry_.request_inline_bytes / kWordBytes;
-  // A process worker is not trusted: it may have written into the request
-  // area, and Cap'n Proto's builder follows pointers it finds there. Zero
-  // all of it, not just what our last request used.
-  const uint64_t dirty = core_->processes() ? words : slot_hosts_[slot].request_dirty_words;
-  builder.emplace(region_->base(),
-                  layout_.request_inline + uint64_t{slot} * geometry_.request_inline_bytes, words,
-                  dirty, this, core_->max_payload_words());
+  // Thread workers: the request is built in place in shared memory. A
+  // process worker is not trusted, and Cap'n Proto's builder follows the
+  // pointers it finds in the memory it builds in, so the request is built
+  // in private memory laid out like the region and copied in at submit
+  // (PublishRequest). `base` is where region offset 0 would be in that copy.
+  char* base = staging_ != nullptr ? staging_ - layout_.request_inline : region_->base();
+  builder.emplace(base, layout_.request_inline + uint64_t{slot} * geometry_.request_inline_bytes,
+                  words, slot_hosts_[slot].request_dirty_words, this, core_->max_payload_words());
 }
 
 std::optional<uint64_t> LaneHost::AllocateSpill(uint64_t words) {
@@ -1126,9 +1154,10 @@ CallHandle SubmitCall(const std::shared_ptr<HostCore>& core, OutgoingCall& call)
     call.ReturnSlot();
     return CallHandle(std::move(failure));
   }
-  SlotShared& shared = lane->shared_slot(call.slot_);
   SlotHost& host = lane->slot_host(call.slot_);
-  builder.WriteTable(shared.request);
+  SegmentTable table;
+  builder.WriteTable(table);
+  lane->PublishRequest(call.slot_, table);
   host.request_dirty_words = builder.inline_used_words();
   for (uint32_t i = 0; i < builder.spill_count(); ++i) {
     host.request_spills.push_back(builder.spills()[i]);

@@ -126,6 +126,9 @@ class LaneHost final : public SpillSource {
   absl::StatusOr<uint32_t> AcquireSlot(absl::Time deadline);
   void PrepareRequest(uint32_t slot, std::optional<RegionMessageBuilder>& builder);
   void set_spill_deadline(absl::Time t) { spill_deadline_ = t; }
+  // Puts a built request where the worker reads it: copies it from the
+  // private staging area (process workers) and writes the slot's table.
+  void PublishRequest(uint32_t slot, const SegmentTable& table);
   void Submit(uint32_t slot, CallState* call, uint32_t method_index, int64_t deadline_ns);
   void ReturnUnsentSlot(uint32_t slot, RegionMessageBuilder& builder);
   CallState* NewCall();
@@ -191,6 +194,9 @@ class LaneHost final : public SpillSource {
   std::atomic<CallState*> free_calls_{nullptr};  // Treiber stack; owner pops
   std::vector<std::unique_ptr<CallState[]>> call_blocks_;
   absl::Time spill_deadline_ = absl::InfiniteFuture();  // the call being built
+  void MakeStaging();
+  char* staging_ = nullptr;  // process pools: private copy of the request areas
+  uint64_t staging_bytes_ = 0;
 };
 
 class HostCore : public std::enable_shared_from_this<HostCore> {
