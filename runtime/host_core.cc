@@ -1059,7 +1059,9 @@ PoolStats HostCore::Stats() const {
     w.running = header->stop.load(std::memory_order_relaxed) == 0;
     w.calls_started = header->calls_started.load(std::memory_order_relaxed);
     w.pid = worker->stats_pid.load(std::memory_order_relaxed);
-    w.restarts = worker->restarts.load(std::memory_order_relaxed);
+    // Acquire: pairs with the worker's release store of boots.
+    const uint64_t boots = header->boots.load(std::memory_order_acquire);
+    w.restarts = boots > 1 ? boots - 1 : 0;
     w.up = worker->up.load(std::memory_order_relaxed);
     w.failed = worker->failed.load(std::memory_order_relaxed);
     {
@@ -1463,7 +1465,6 @@ void HostCore::ReplacementReady(uint32_t w) {
   worker.starting = false;
   if (options_.shared_memory == SharedMemory::kNamed) worker.region.Unlink();
   worker.failed_starts = 0;
-  worker.restarts.fetch_add(1, std::memory_order_relaxed);
   SpawnedWorker spawned{worker.pid, worker.control_fd, worker.stdout_fd, worker.stderr_fd};
   AdoptProcess(w, spawned);
 }

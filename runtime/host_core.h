@@ -268,7 +268,6 @@ class HostCore : public std::enable_shared_from_this<HostCore> {
     std::atomic<int> stats_pid{0};
     std::atomic<bool> up{false};
     std::atomic<bool> failed{false};  // given up: PickWorker skips it
-    std::atomic<uint64_t> restarts{0};
     std::string last_exit ABSL_GUARDED_BY(process_mutex_);
     // Calls sent to this worker, for the load-aware balancers: in flight =
     // submitted - region.header()->calls_served.

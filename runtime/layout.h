@@ -81,6 +81,10 @@ struct RegionHeader {
   alignas(kCacheLine) std::atomic<uint64_t> calls_started;
   std::atomic<uint64_t> calls_served;
   std::atomic<uint64_t> sleeps;
+  // Workers that started on this region (OnStart succeeded); a replacement
+  // counts itself before it serves anything, so a call it served is never
+  // seen before its boot.
+  std::atomic<uint64_t> boots;
 };
 static_assert(std::is_standard_layout_v<RegionHeader>);
 static_assert(alignof(RegionHeader) == kCacheLine);

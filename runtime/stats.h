@@ -17,8 +17,9 @@ struct WorkerStats {
   uint64_t calls_started = 0; // calls the worker took off its rings
   // Process workers.
   int pid = 0;                // 0 while down
-  uint64_t restarts = 0;      // replacements that came up (Ready) after a death;
-                              // failed starts show in `failed` and `last_exit`
+  uint64_t restarts = 0;      // replacements that started (OnStart succeeded) after a
+                              // death, counted by the workers themselves before they
+                              // serve; failed starts show in `failed` and `last_exit`
   bool up = false;            // serving (threads: always, until shutdown)
   bool failed = false;        // given up after max_restarts failed starts
   std::string last_exit;      // how the last process ended, e.g. "killed by signal 9"

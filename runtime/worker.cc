@@ -95,7 +95,14 @@ absl::Status WorkerLoop::Start() {
   calls_started_ = header_->calls_started.load(std::memory_order_relaxed);
   calls_served_ = header_->calls_served.load(std::memory_order_relaxed);
   try {
-    return impl_->OnStart();
+    absl::Status started = impl_->OnStart();
+    if (started.ok()) {
+      // Release: ordered before any call this worker completes (each
+      // completion's done_seq release store comes later in this thread).
+      header_->boots.store(header_->boots.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_release);
+    }
+    return started;
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("weft: OnStart() threw: ", e.what()));
   }
