@@ -1058,11 +1058,17 @@ PoolStats HostCore::Stats() const {
     w.sleeping = header->worker_sleeping.load(std::memory_order_relaxed) != 0;
     w.running = header->stop.load(std::memory_order_relaxed) == 0;
     w.calls_started = header->calls_started.load(std::memory_order_relaxed);
-    w.pid = worker->stats_pid.load(std::memory_order_relaxed);
+    // Acquire: pairs with the supervisor's release stores of stats_pid.
+    w.pid = worker->stats_pid.load(std::memory_order_acquire);
     // Acquire: pairs with the worker's release store of boots.
     const uint64_t boots = header->boots.load(std::memory_order_acquire);
     w.restarts = boots > 1 ? boots - 1 : 0;
-    w.up = worker->up.load(std::memory_order_relaxed);
+    // A process worker is up once it says so in its region (before it
+    // serves anything), and only under the pid the host started; a thread
+    // worker while the pool runs.
+    w.up = processes() ? w.pid != 0 &&
+                             header->worker_pid.load(std::memory_order_acquire) == w.pid
+                       : worker->up.load(std::memory_order_relaxed);
     w.failed = worker->failed.load(std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(process_mutex_);
@@ -1436,6 +1442,9 @@ void HostCore::LaunchReplacement(uint32_t w) {
   worker.stdout_fd = spawned->stdout_fd;
   worker.stderr_fd = spawned->stderr_fd;
   worker.starting = true;
+  // Release: pairs with Stats()'s acquire load; the pid is known from fork,
+  // before the replacement can serve anything.
+  worker.stats_pid.store(worker.pid, std::memory_order_release);
   worker.ready_bytes.clear();
   worker.ready_deadline = absl::Now() + options_.startup_timeout;
 }
@@ -1477,6 +1486,9 @@ void HostCore::AbandonStart(uint32_t w, const absl::Status& status) {
   worker.control_fd = -1;
   worker.pid = -1;
   worker.starting = false;
+  // Relaxed / release: as in OnProcessDeath.
+  worker.region.header()->worker_pid.store(0, std::memory_order_relaxed);
+  worker.stats_pid.store(0, std::memory_order_release);
   StartFailed(w, status);
 }
 
@@ -1587,7 +1599,10 @@ void HostCore::OnProcessDeath(uint32_t w) {
           : absl::UnavailableError(
                 absl::StrCat("weft: worker ", w, " (pid ", worker.pid, ") died: ", how));
   worker.pid = -1;
-  worker.stats_pid.store(0, std::memory_order_relaxed);
+  // Relaxed: the worker is dead; the supervisor is the only writer now.
+  worker.region.header()->worker_pid.store(0, std::memory_order_relaxed);
+  // Release: pairs with Stats()'s acquire load.
+  worker.stats_pid.store(0, std::memory_order_release);
   worker.up.store(false, std::memory_order_relaxed);
   CompleteStartedCalls(w, status);
   worker.restart_at = absl::Now() + RestartBackoff(worker.failed_starts);

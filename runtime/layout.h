@@ -85,6 +85,9 @@ struct RegionHeader {
   // counts itself before it serves anything, so a call it served is never
   // seen before its boot.
   std::atomic<uint64_t> boots;
+  // A process worker's pid, stored by the worker once it started (before it
+  // serves), cleared by the host's supervisor when the worker died.
+  std::atomic<int32_t> worker_pid;
 };
 static_assert(std::is_standard_layout_v<RegionHeader>);
 static_assert(alignof(RegionHeader) == kCacheLine);

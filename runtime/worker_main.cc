@@ -83,6 +83,10 @@ int RunProcessWorker(const std::function<std::unique_ptr<SkeletonBase>()>& facto
     WorkerLoop loop(region->base(), region->size(), region->geometry(), impl.get(), spin,
                     boot.getMaxPayloadBytes() / sizeof(capnp::word));
     absl::Status started = loop.Start();
+    if (started.ok()) {
+      // Release: before any call this worker completes (Stats: "up").
+      region->header()->worker_pid.store(getpid(), std::memory_order_release);
+    }
     SendReady(control, started);
     if (!started.ok()) return 1;
     // The host closes the control socket when it stops us or dies: either
