@@ -10,14 +10,9 @@
 #include <string>
 
 #include "tests/pool/test_service.weft.h"
+#include "tests/testing/checksum.h"
 
 namespace weft_test {
-
-inline uint64_t Checksum(capnp::Data::Reader data) {
-  uint64_t sum = 1469598103934665603ull;
-  for (kj::byte b : data) sum = (sum ^ b) * 1099511628211ull;
-  return sum;
-}
 
 // Holds `gated` calls until opened. entered() counts calls that reached it.
 class Gate {

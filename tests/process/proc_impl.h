@@ -11,14 +11,9 @@
 #include <cstdlib>
 
 #include "tests/process/proc_test.weft.h"
+#include "tests/testing/checksum.h"
 
 namespace weft_test {
-
-inline uint64_t Checksum(capnp::Data::Reader data) {
-  uint64_t sum = 1469598103934665603ull;
-  for (kj::byte b : data) sum = (sum ^ b) * 1099511628211ull;
-  return sum;
-}
 
 // Dies of SIGABRT without leaving a core file behind (the test's cwd is the
 // runfiles tree).

@@ -48,6 +48,7 @@
 #include "gtest/gtest.h"
 #include "runtime/pool.h"
 #include "tests/process/proc_test.weft.h"
+#include "tests/testing/checksum.h"
 
 namespace weft_test {
 namespace {
@@ -55,12 +56,6 @@ namespace {
 using Pool = weft::Pool<ProcTest>;
 
 // ------------------------------------------------------------ helpers
-
-uint64_t Checksum(capnp::Data::Reader data) {
-  uint64_t sum = 1469598103934665603ull;
-  for (kj::byte b : data) sum = (sum ^ b) * 1099511628211ull;
-  return sum;
-}
 
 // A file of this package's runfiles, as an absolute path.
 std::string Runfile(const std::string& relative) {
