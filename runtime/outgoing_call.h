@@ -20,7 +20,7 @@
 #include "runtime/call_options.h"
 #include "runtime/future.h"
 #include "runtime/interface.h"
-#include "runtime/region_message.h"
+#include "runtime/internal/region_message.h"
 
 namespace weft {
 namespace internal {

@@ -22,7 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "runtime/host_core.h"
+#include "runtime/internal/host_core.h"
 #include "runtime/interface.h"
 #include "runtime/pool_options.h"
 #include "runtime/stats.h"

@@ -18,9 +18,9 @@
 #include "capnp/message.h"
 #include "capnp/serialize.h"
 #include "kj/exception.h"
-#include "runtime/process.h"
-#include "runtime/region.h"
-#include "runtime/worker.h"
+#include "runtime/internal/process.h"
+#include "runtime/internal/region.h"
+#include "runtime/internal/worker.h"
 #include "schema/control.capnp.h"
 
 namespace weft {

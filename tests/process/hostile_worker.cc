@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/layout.h"
-#include "runtime/region.h"
+#include "runtime/internal/layout.h"
+#include "runtime/internal/region.h"
 #include "tests/process/proc_impl.h"
 
 namespace weft_test {

@@ -1,4 +1,4 @@
-#include "runtime/region.h"
+#include "runtime/internal/region.h"
 
 #include <sys/mman.h>
 #include <unistd.h>

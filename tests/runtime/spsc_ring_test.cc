@@ -1,4 +1,4 @@
-#include "runtime/spsc_ring.h"
+#include "runtime/internal/spsc_ring.h"
 
 #include <atomic>
 #include <cstdint>

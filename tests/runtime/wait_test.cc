@@ -1,6 +1,6 @@
 // The wake-up protocol under stress: a lost wake-up makes this test hang
 // (and fail by the test runner's timeout), never pass.
-#include "runtime/wait.h"
+#include "runtime/internal/wait.h"
 
 #include <atomic>
 #include <cstdint>

@@ -22,7 +22,7 @@
 #include "absl/status/statusor.h"
 #include "capnp/message.h"
 #include "kj/array.h"
-#include "runtime/layout.h"
+#include "runtime/internal/layout.h"
 
 namespace weft {
 namespace internal {

@@ -1,4 +1,4 @@
-#include "runtime/span_allocator.h"
+#include "runtime/internal/span_allocator.h"
 
 #include <iterator>
 

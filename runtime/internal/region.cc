@@ -1,4 +1,4 @@
-#include "runtime/region.h"
+#include "runtime/internal/region.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/spsc_ring.h"
+#include "runtime/internal/spsc_ring.h"
 
 namespace weft {
 namespace internal {

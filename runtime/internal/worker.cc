@@ -1,4 +1,4 @@
-#include "runtime/worker.h"
+#include "runtime/internal/worker.h"
 
 #include <algorithm>
 #include <climits>

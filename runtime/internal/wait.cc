@@ -1,4 +1,4 @@
-#include "runtime/wait.h"
+#include "runtime/internal/wait.h"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>

@@ -24,13 +24,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "runtime/layout.h"
-#include "runtime/region.h"
-#include "runtime/region_message.h"
+#include "runtime/internal/layout.h"
+#include "runtime/internal/region.h"
+#include "runtime/internal/region_message.h"
 #include "runtime/skeleton.h"
-#include "runtime/span_allocator.h"
-#include "runtime/spsc_ring.h"
-#include "runtime/wait.h"
+#include "runtime/internal/span_allocator.h"
+#include "runtime/internal/spsc_ring.h"
+#include "runtime/internal/wait.h"
 
 namespace weft {
 namespace internal {

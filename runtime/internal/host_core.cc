@@ -1,4 +1,4 @@
-#include "runtime/host_core.h"
+#include "runtime/internal/host_core.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -18,12 +18,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "capnp/any.h"
-#include "runtime/check.h"
+#include "runtime/internal/check.h"
 #include "runtime/future.h"
 #include "runtime/outgoing_call.h"
-#include "runtime/wait.h"
-#include "runtime/process.h"
-#include "runtime/worker.h"
+#include "runtime/internal/wait.h"
+#include "runtime/internal/process.h"
+#include "runtime/internal/worker.h"
 
 namespace weft {
 namespace internal {

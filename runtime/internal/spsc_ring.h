@@ -35,8 +35,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "runtime/check.h"
-#include "runtime/layout.h"
+#include "runtime/internal/check.h"
+#include "runtime/internal/layout.h"
 
 namespace weft {
 namespace internal {

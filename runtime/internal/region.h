@@ -20,7 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "runtime/layout.h"
+#include "runtime/internal/layout.h"
 
 namespace weft {
 namespace internal {

@@ -1,4 +1,4 @@
-#include "runtime/region_message.h"
+#include "runtime/internal/region_message.h"
 
 #include <algorithm>
 #include <cstring>
