@@ -40,15 +40,15 @@ class Future;
 
 namespace internal {
 
-class HostCore;
-class CallState;
+class PoolCore;
+struct CallState;
 
 // Owns a resolved call's result: the slot it lives in, or the copy taken
 // when the slot had to be freed early. Move-only.
 class ResponseHandle {
  public:
   ResponseHandle() = default;
-  ResponseHandle(std::shared_ptr<HostCore> core, CallState* state)
+  ResponseHandle(std::shared_ptr<PoolCore> core, CallState* state)
       : core_(std::move(core)), state_(state) {}
   ResponseHandle(ResponseHandle&& other) noexcept
       : core_(std::move(other.core_)), state_(std::exchange(other.state_, nullptr)) {}
@@ -61,7 +61,7 @@ class ResponseHandle {
  private:
   void Release();
 
-  std::shared_ptr<HostCore> core_;
+  std::shared_ptr<PoolCore> core_;
   CallState* state_ = nullptr;
 };
 
@@ -69,7 +69,7 @@ class ResponseHandle {
 class CallHandle {
  public:
   CallHandle() = default;
-  CallHandle(std::shared_ptr<HostCore> core, CallState* state)
+  CallHandle(std::shared_ptr<PoolCore> core, CallState* state)
       : core_(std::move(core)), state_(state) {}
   // A call that failed before anything was sent.
   explicit CallHandle(absl::Status failure) : failure_(std::move(failure)) {}
@@ -93,7 +93,7 @@ class CallHandle {
  private:
   void Abandon();
 
-  std::shared_ptr<HostCore> core_;
+  std::shared_ptr<PoolCore> core_;
   CallState* state_ = nullptr;
   absl::Status failure_;  // the outcome when state_ is null and not spent
 };

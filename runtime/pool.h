@@ -22,15 +22,49 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "runtime/internal/host_core.h"
+#include "absl/types/span.h"
 #include "runtime/interface.h"
 #include "runtime/pool_options.h"
+#include "runtime/skeleton.h"
 #include "runtime/stats.h"
 
 namespace weft {
+namespace internal {
+
+class PoolCore;
+
+// The non-template part of Pool<I> (pool.cc). Move-only.
+class PoolBase {
+ public:
+  PoolBase(PoolBase&&) noexcept = default;
+  PoolBase& operator=(PoolBase&& other) noexcept;
+  ~PoolBase();
+
+  // Counters and state per worker, read live from shared memory.
+  PoolStats Stats() const;
+
+  // kDrain: finish every call sent, waiting at most `grace`, then cancel
+  // what is left. kCancelPending: resolve every outstanding call with
+  // Cancelled at once (workers see aborted()). Either way new calls fail
+  // with Unavailable and the workers stop (process workers: told to stop,
+  // then SIGTERM, then SIGKILL, every child reaped). Idempotent.
+  void Shutdown(ShutdownMode mode = ShutdownMode::kDrain,
+                absl::Duration grace = absl::InfiniteDuration());
+
+ protected:
+  using SkeletonFactory = std::function<std::unique_ptr<SkeletonBase>()>;
+  static absl::StatusOr<std::shared_ptr<PoolCore>> CreateCore(
+      const PoolOptions& options, uint64_t interface_id, absl::Span<const MethodInfo> methods,
+      SkeletonFactory factory);
+  explicit PoolBase(std::shared_ptr<PoolCore> core) : core_(std::move(core)) {}
+
+  std::shared_ptr<PoolCore> core_;
+};
+
+}  // namespace internal
 
 template <typename I>
-class Pool {
+class Pool : public internal::PoolBase {
  public:
   // Makes one skeleton per worker; called on the thread that calls Create.
   using Factory = std::function<std::unique_ptr<Skeleton<I>>()>;
@@ -38,14 +72,15 @@ class Pool {
   // Starts `options.workers` thread workers, each serving a skeleton made by
   // `factory`, and returns once every worker's OnStart() succeeded.
   // Errors: InvalidArgument for bad options (naming the field), the status
-  // of a failed OnStart(), Unimplemented for WorkerRuntime::kProcess.
+  // of a failed OnStart().
   [[nodiscard]] static absl::StatusOr<Pool> Create(const PoolOptions& options, Factory factory) {
     using Traits = InterfaceTraits<I>;
-    absl::StatusOr<std::shared_ptr<internal::HostCore>> core = internal::HostCore::Create(
+    absl::StatusOr<std::shared_ptr<internal::PoolCore>> core = CreateCore(
         options, Traits::kTypeId, absl::MakeConstSpan(Traits::kMethods.data(), Traits::kMethodCount),
-        factory ? internal::HostCore::SkeletonFactory(
-                      [factory]() -> std::unique_ptr<internal::SkeletonBase> { return factory(); })
-                : internal::HostCore::SkeletonFactory());
+        factory ? SkeletonFactory([factory]() -> std::unique_ptr<internal::SkeletonBase> {
+          return factory();
+        })
+                : SkeletonFactory());
     if (!core.ok()) return core.status();
     return Pool(*std::move(core));
   }
@@ -60,39 +95,11 @@ class Pool {
     return Create(options, Factory());
   }
 
-  Pool(Pool&&) noexcept = default;
-  Pool& operator=(Pool&& other) noexcept {
-    if (this != &other) {
-      if (core_) core_->Shutdown(ShutdownMode::kDrain, core_->options().shutdown_grace);
-      core_ = std::move(other.core_);
-    }
-    return *this;
-  }
-  // Shutdown(kDrain, options.shutdown_grace).
-  ~Pool() {
-    if (core_) core_->Shutdown(ShutdownMode::kDrain, core_->options().shutdown_grace);
-  }
-
   // A typed caller; cheap to copy.
   Stub<I> stub() const { return Stub<I>(core_); }
 
-  // Counters and state per worker, read live from shared memory.
-  PoolStats Stats() const { return core_->Stats(); }
-
-  // kDrain: finish every call sent, waiting at most `grace`, then cancel
-  // what is left. kCancelPending: resolve every outstanding call with
-  // Cancelled at once (workers see aborted()). Either way new calls fail
-  // with Unavailable and the workers stop (process workers: told to stop,
-  // then SIGTERM, then SIGKILL, every child reaped). Idempotent.
-  void Shutdown(ShutdownMode mode = ShutdownMode::kDrain,
-                absl::Duration grace = absl::InfiniteDuration()) {
-    if (core_) core_->Shutdown(mode, grace);
-  }
-
  private:
-  explicit Pool(std::shared_ptr<internal::HostCore> core) : core_(std::move(core)) {}
-
-  std::shared_ptr<internal::HostCore> core_;
+  explicit Pool(std::shared_ptr<internal::PoolCore> core) : PoolBase(std::move(core)) {}
 };
 
 }  // namespace weft

@@ -31,7 +31,7 @@ class StubBase {
  public:
   // An unbound stub: every call resolves FailedPrecondition.
   StubBase() = default;
-  explicit StubBase(std::shared_ptr<HostCore> core) : core_(std::move(core)) {}
+  explicit StubBase(std::shared_ptr<PoolCore> core) : core_(std::move(core)) {}
 
  protected:
   // Reserves a slot, lets `fill` build the params in place, and sends the
@@ -40,18 +40,18 @@ class StubBase {
   template <typename Params, typename Results, typename Fill>
   Future<Results> Invoke(const MethodInfo& method, Fill&& fill, const CallOptions& options) {
     OutgoingCall call;
-    absl::Status begun = BeginCall(core_.get(), method, options, call);
+    absl::Status begun = call.Begin(core_.get(), method, options);
     if (!begun.ok()) return Future<Results>(CallHandle(std::move(begun)));
     try {
       fill(call.message().initRoot<Params>());
     } catch (const kj::Exception& e) {
       return Future<Results>(CallHandle(call.BuildFailure(e)));
     }
-    return Future<Results>(SubmitCall(core_, call));
+    return Future<Results>(call.Submit(core_));
   }
 
  private:
-  std::shared_ptr<HostCore> core_;
+  std::shared_ptr<PoolCore> core_;
 };
 
 }  // namespace internal

@@ -18,23 +18,15 @@
 #include "capnp/message.h"
 #include "capnp/serialize.h"
 #include "kj/exception.h"
-#include "runtime/internal/process.h"
+#include "runtime/internal/child_process.h"
+#include "runtime/internal/control_channel.h"
 #include "runtime/internal/region.h"
-#include "runtime/internal/worker.h"
+#include "runtime/internal/worker_loop.h"
 #include "schema/control.capnp.h"
 
 namespace weft {
 namespace internal {
 namespace {
-
-void SendReady(int fd, const absl::Status& status) {
-  capnp::MallocMessageBuilder message;
-  control::Ready::Builder ready = message.initRoot<control::Ready>();
-  ready.setCode(static_cast<uint32_t>(status.code()));
-  ready.setMessage(std::string(status.message()));
-  ready.setPid(getpid());
-  capnp::writeMessageToFd(fd, message);
-}
 
 absl::StatusOr<Region> MapRegion(control::Boot::Reader boot) {
   if (boot.getRegionFd() >= 0) return Region::Map(boot.getRegionFd());

@@ -1,36 +1,35 @@
 // WorkerLoop: the serving side of one worker, over one region.
 //
-//   WorkerLoop loop(region_base, region_bytes, &impl, spin, max_payload_words);
+//   WorkerLoop loop(region_base, region_bytes, geometry, &impl, spin, max_payload_words);
 //   if (loop.Start().ok()) loop.Run();   // returns once the host sets `stop`
 //                                        // and every ring is drained
 //
-// It polls the submit rings of the region's active lanes, opens each request
-// in place, runs the skeleton method with the response built in place, and
-// publishes the completion on the slot's done_seq word (waking the host only
-// if it sleeps). With nothing to do it spins, yields, then sleeps on the
-// region's doorbell futex.
+// It polls the submit rings of the region's active lanes (each a
+// LaneWorker, lane_worker.h, which serves the calls), fairly: what is in one
+// ring now, then the next. With nothing to do it spins, yields, then sleeps
+// on the region's doorbell futex.
 //
-// The worker trusts nothing it reads from the region more than it must:
-// descriptors and segment tables are checked against the geometry, so a
-// corrupt request fails that call with InvalidArgument.
+// Memory ordering (sleeping): the worker reads the doorbell, stores
+// worker_sleeping = 1, issues a seq_cst fence, re-checks every ring, and
+// only then FUTEX_WAITs on the doorbell value it read. The host stores the
+// ring's tail, issues a seq_cst fence, and rings the doorbell only if it
+// sees worker_sleeping (LaneHost::WakeWorker). One side always sees the
+// other's store: no call is slept on.
 //
 // Thread safety: one thread (or process) runs a loop; it is the consumer of
 // every submit ring in the region.
-#ifndef WEFT_RUNTIME_WORKER_H_
-#define WEFT_RUNTIME_WORKER_H_
+#ifndef WEFT_RUNTIME_INTERNAL_WORKER_LOOP_H_
+#define WEFT_RUNTIME_INTERNAL_WORKER_LOOP_H_
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "runtime/internal/lane_worker.h"
 #include "runtime/internal/layout.h"
-#include "runtime/internal/region.h"
-#include "runtime/internal/region_message.h"
+#include "runtime/pool_options.h"
 #include "runtime/skeleton.h"
-#include "runtime/internal/span_allocator.h"
-#include "runtime/internal/spsc_ring.h"
-#include "runtime/internal/wait.h"
 
 namespace weft {
 namespace internal {
@@ -38,8 +37,7 @@ namespace internal {
 class WorkerLoop {
  public:
   // Not owned: `base` (a validated region of `bytes`) and `impl` outlive
-  // the loop.
-  // `geometry` is the region's validated layout (Region::geometry()).
+  // the loop. `geometry` is the region's validated layout (Region::geometry()).
   WorkerLoop(char* base, uint64_t bytes, const Geometry& geometry, SkeletonBase* impl,
              SpinPolicy spin, uint64_t max_payload_words);
   ~WorkerLoop();
@@ -50,12 +48,9 @@ class WorkerLoop {
   void Run();
 
  private:
-  struct LaneWorker;
-
   bool PollOnce();
-  void RebuildHeldResponses();
-  void Serve(LaneWorker& lane, const CallDescriptor& descriptor);
   void Sleep();
+  uint32_t ActiveLanes() const;
   // Inline: the poll loop calls it for every lane on every poll.
   LaneWorker& lane(uint32_t i) {
     LaneWorker* existing = lanes_[i].get();
@@ -78,4 +73,4 @@ class WorkerLoop {
 }  // namespace internal
 }  // namespace weft
 
-#endif  // WEFT_RUNTIME_WORKER_H_
+#endif  // WEFT_RUNTIME_INTERNAL_WORKER_LOOP_H_

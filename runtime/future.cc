@@ -1,0 +1,171 @@
+// CallHandle and ResponseHandle (future.h): waiting for a call's outcome and
+// owning its result. Every resolution goes through LaneHost::Resolve.
+#include "runtime/future.h"
+
+#include <utility>
+
+#include "runtime/internal/call_state.h"
+#include "runtime/internal/lane_host.h"
+#include "runtime/internal/pool_core.h"
+#include "runtime/internal/wait.h"
+
+namespace weft {
+namespace internal {
+namespace {
+
+bool Transient(uint32_t phase) { return phase == kResolving || phase == kEvacuating; }
+
+}  // namespace
+
+CallHandle& CallHandle::operator=(CallHandle&& other) noexcept {
+  if (this != &other) {
+    Abandon();
+    core_ = std::move(other.core_);
+    state_ = std::exchange(other.state_, nullptr);
+    failure_ = std::move(other.failure_);
+  }
+  return *this;
+}
+
+bool CallHandle::Ready() const {
+  if (state_ == nullptr) return true;
+  CallState* call = state_;
+  LaneHost* lane = call->lane;
+  // Acquire: pairs with the release stores of phase by the resolver.
+  const uint32_t phase = call->phase.load(std::memory_order_acquire);
+  if (phase == kReadyInSlot || phase == kReady || phase == kTaken) return true;
+  if (phase != kInFlight) return false;  // being resolved right now
+  if (lane->WorkerDone(call)) {
+    lane->Resolve(call, Outcome::FromWorker());
+    // Acquire: as above.
+    return !Transient(call->phase.load(std::memory_order_acquire));
+  }
+  if (call->deadline != absl::InfiniteFuture() && absl::Now() >= call->deadline) {
+    lane->Resolve(call, Outcome::Deadline(call->on_timeout));
+    return true;
+  }
+  return false;
+}
+
+bool CallHandle::WaitUntil(absl::Time until) {
+  if (state_ == nullptr) return true;
+  CallState* call = state_;
+  for (;;) {
+    if (Ready()) {
+      // Transient phases end quickly; wait them out. Acquire: as in Ready.
+      while (Transient(call->phase.load(std::memory_order_acquire))) CpuRelax();
+      return true;
+    }
+    const absl::Time bound = std::min(until, call->deadline);
+    // Acquire: as in Ready.
+    if (Transient(call->phase.load(std::memory_order_acquire))) {
+      CpuRelax();
+      continue;
+    }
+    if (!call->lane->WaitResolvable(call, bound)) {
+      if (absl::Now() >= call->deadline) continue;  // Ready() resolves it
+      if (absl::Now() >= until) return Ready();
+    }
+  }
+}
+
+absl::StatusOr<ResponseHandle> CallHandle::Take() {
+  if (state_ == nullptr) {
+    if (failure_.ok()) {
+      return absl::FailedPreconditionError("weft: Future::Get() was already called");
+    }
+    absl::Status failure = std::move(failure_);
+    failure_ = absl::OkStatus();
+    return failure;
+  }
+  WaitUntil(absl::InfiniteFuture());
+  CallState* call = std::exchange(state_, nullptr);
+  for (;;) {
+    // Acquire: pairs with the resolver's release store of phase.
+    uint32_t phase = call->phase.load(std::memory_order_acquire);
+    if (phase == kReadyInSlot) {
+      // Acquire: pairs with the release store of kReadyInSlot.
+      if (call->phase.compare_exchange_strong(phase, kTaken, std::memory_order_acquire,
+                                              std::memory_order_acquire)) {
+        return ResponseHandle(std::move(core_), call);
+      }
+      continue;  // an evacuation started; it ends in kReady
+    }
+    if (phase == kReady) {
+      if (call->status.ok()) return ResponseHandle(std::move(core_), call);
+      absl::Status status = call->status;
+      Unref(call);  // the handle's reference
+      core_.reset();
+      return status;
+    }
+    CpuRelax();
+  }
+}
+
+void CallHandle::Abort() {
+  if (state_ == nullptr) return;
+  state_->lane->Resolve(state_,
+                        Outcome::Early(absl::CancelledError("weft: call aborted by the caller")));
+}
+
+void CallHandle::Then(std::function<void(CallHandle)> run) && {
+  if (state_ == nullptr) {
+    run(std::move(*this));
+    return;
+  }
+  std::shared_ptr<PoolCore> core = core_;
+  core->continuations().Add(std::move(*this), std::move(run));
+}
+
+void CallHandle::Abandon() {
+  if (state_ == nullptr) return;
+  CallState* call = std::exchange(state_, nullptr);
+  LaneHost* lane = call->lane;
+  lane->Resolve(call, Outcome::Early(absl::CancelledError(
+                          "weft: future destroyed before the call ended")));
+  for (;;) {
+    // Acquire: pairs with the resolver's release store of phase.
+    uint32_t phase = call->phase.load(std::memory_order_acquire);
+    if (phase == kReadyInSlot) {
+      // Acquire: as above; we take the results only to drop them.
+      if (call->phase.compare_exchange_strong(phase, kReady, std::memory_order_acquire,
+                                              std::memory_order_acquire)) {
+        lane->ReleaseSlot(call->slot, call->seq);
+        Unref(call);  // the slot's reference
+        break;
+      }
+      continue;
+    }
+    if (phase == kReady) break;
+    CpuRelax();
+  }
+  Unref(call);  // the handle's reference
+  core_.reset();
+}
+
+ResponseHandle& ResponseHandle::operator=(ResponseHandle&& other) noexcept {
+  if (this != &other) {
+    Release();
+    core_ = std::move(other.core_);
+    state_ = std::exchange(other.state_, nullptr);
+  }
+  return *this;
+}
+
+capnp::MessageReader& ResponseHandle::reader() const { return *state_->reader; }
+
+void ResponseHandle::Release() {
+  if (state_ == nullptr) return;
+  CallState* call = std::exchange(state_, nullptr);
+  // Acquire: pairs with Take's CAS to kTaken (this thread's own, or one
+  // published to it by moving the handle).
+  if (call->phase.load(std::memory_order_acquire) == kTaken) {
+    call->lane->ReleaseSlot(call->slot, call->seq);
+    Unref(call);  // the slot's reference
+  }
+  Unref(call);  // the handle's reference
+  core_.reset();
+}
+
+}  // namespace internal
+}  // namespace weft

@@ -1,0 +1,89 @@
+#include "runtime/internal/lane_registry.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace weft {
+namespace internal {
+namespace {
+
+// Relaxed: only uniqueness matters.
+std::atomic<uint64_t> next_registry_uid{1};
+
+}  // namespace
+
+// This thread's lanes, one per pool it has called; given back when the
+// thread exits.
+struct ThreadBindings {
+  struct Entry {
+    std::weak_ptr<LaneRegistry> registry;
+    uint64_t uid;
+    uint32_t lane;
+  };
+  std::vector<Entry> entries;
+  uint64_t last_uid = 0;
+  uint32_t last_lane = 0;
+
+  ~ThreadBindings() {
+    for (Entry& e : entries) {
+      if (std::shared_ptr<LaneRegistry> registry = e.registry.lock()) registry->Release(e.lane);
+    }
+    // A later thread-exit destructor that calls a pool binds afresh rather
+    // than reuse a lane given back above (which another thread may own).
+    entries.clear();
+    last_uid = 0;
+  }
+};
+
+namespace {
+thread_local ThreadBindings t_bindings;
+}  // namespace
+
+std::shared_ptr<LaneRegistry> LaneRegistry::Create(uint32_t lanes) {
+  return std::shared_ptr<LaneRegistry>(new LaneRegistry(lanes));
+}
+
+LaneRegistry::LaneRegistry(uint32_t lanes)
+    : count_(lanes),
+      uid_(next_registry_uid.fetch_add(1, std::memory_order_relaxed)),
+      lanes_(new LaneFlags[lanes]) {
+  MutexLock lock(&mutex_);
+  for (uint32_t lane = lanes; lane > 0; --lane) free_.push_back(lane - 1);
+}
+
+absl::StatusOr<LaneRegistry::Binding> LaneRegistry::Bind() {
+  ThreadBindings& t = t_bindings;
+  if (t.last_uid == uid_) return Binding{t.last_lane, false};
+  for (const ThreadBindings::Entry& e : t.entries) {
+    if (e.uid == uid_) {
+      t.last_uid = uid_;
+      t.last_lane = e.lane;
+      return Binding{e.lane, false};
+    }
+  }
+  std::erase_if(t.entries, [](const ThreadBindings::Entry& e) { return e.registry.expired(); });
+  uint32_t lane;
+  {
+    MutexLock lock(&mutex_);
+    if (free_.empty()) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("weft: more than max_host_threads (", count_,
+                       ") threads are calling this pool at once"));
+    }
+    lane = free_.back();
+    free_.pop_back();
+  }
+  t.entries.push_back(ThreadBindings::Entry{weak_from_this(), uid_, lane});
+  t.last_uid = uid_;
+  t.last_lane = lane;
+  return Binding{lane, true};
+}
+
+void LaneRegistry::Release(uint32_t lane) {
+  MutexLock lock(&mutex_);
+  free_.push_back(lane);
+}
+
+}  // namespace internal
+}  // namespace weft

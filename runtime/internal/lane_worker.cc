@@ -1,0 +1,181 @@
+#include "runtime/internal/lane_worker.h"
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "capnp/serialize.h"
+#include "kj/exception.h"
+#include "runtime/call.h"
+#include "runtime/internal/slot.h"
+#include "runtime/internal/wait.h"
+
+namespace weft {
+namespace internal {
+namespace {
+constexpr uint64_t kWordBytes = sizeof(capnp::word);
+}  // namespace
+
+LaneWorker::LaneWorker(char* base, uint64_t bytes, const Geometry& geometry, uint32_t index,
+                       uint64_t max_payload_words)
+    : base_(base),
+      bytes_(bytes),
+      geometry_(geometry),
+      max_payload_words_(max_payload_words),
+      layout_(LaneAt(geometry, index)),
+      ring_(reinterpret_cast<RingControl*>(base + layout_.ring_control),
+            reinterpret_cast<CallDescriptor*>(base + layout_.descriptors), geometry.ring_capacity),
+      slots_(reinterpret_cast<SlotShared*>(base + layout_.slots)),
+      heap_(geometry.heap_bytes / kWordBytes),
+      slot_workers_(geometry.slots_per_lane) {}
+
+void LaneWorker::FreeHeld(SlotWorker& slot) {
+  for (const SpillSpan& span : slot.held) {
+    heap_.Free((span.offset - layout_.response_heap) / kWordBytes, span.words);
+  }
+  slot.held.clear();
+}
+
+std::optional<uint64_t> LaneWorker::AllocateSpill(uint64_t words) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (std::optional<uint64_t> at = heap_.Allocate(words)) {
+      return layout_.response_heap + *at * kWordBytes;
+    }
+    // Take back the spans of responses the host has released.
+    for (uint32_t i = 0; i < slot_workers_.size(); ++i) {
+      SlotWorker& slot = slot_workers_[i];
+      // Acquire: pairs with the host's release store in ReleaseSlot; the
+      // host no longer reads that response.
+      if (!slot.held.empty() &&
+          slots_[i].released_seq.load(std::memory_order_acquire) == slot.held_seq) {
+        FreeHeld(slot);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+void LaneWorker::AdoptPredecessorResponses() {
+  for (uint32_t s = 0; s < geometry_.slots_per_lane; ++s) {
+    SlotShared& slot = slots_[s];
+    SlotWorker& mine = slot_workers_[s];
+    // The predecessor's responses are still in the inline areas: zero them
+    // before the first use (Cap'n Proto needs zeroed segments).
+    mine.response_dirty_words = geometry_.response_inline_bytes / kWordBytes;
+    // Acquire: pairs with the release stores of done_seq and released_seq.
+    const uint32_t done = slot.done_seq.load(std::memory_order_acquire);
+    // Acquire: as above.
+    if (done == 0 || slot.released_seq.load(std::memory_order_acquire) == done) continue;
+    SegmentTable table;
+    std::memcpy(&table, &slot.response, sizeof(table));
+    for (uint32_t k = 0; k < std::min(table.count, kMaxSegments); ++k) {
+      const SegmentRef seg = table.segments[k];
+      if (seg.offset < layout_.response_heap || seg.offset % kWordBytes != 0) continue;
+      const uint64_t at = (seg.offset - layout_.response_heap) / kWordBytes;
+      if (heap_.Reserve(at, seg.words)) mine.held.push_back(SpillSpan{seg.offset, seg.words});
+    }
+    mine.held_seq = done;
+  }
+}
+
+void LaneWorker::NoteStarted(const CallDescriptor& d) {
+  if (d.slot >= geometry_.slots_per_lane) return;
+  // Relaxed: published to the host by the release store of head in the
+  // ring's Pop() that follows; read after our death (by then every store is
+  // done).
+  slots_[d.slot].started_seq.store(d.seq, std::memory_order_relaxed);
+}
+
+void LaneWorker::Serve(const CallDescriptor& d, SkeletonBase* impl, RegionHeader* header,
+                       uint64_t& calls_served) {
+  if (d.slot >= geometry_.slots_per_lane) return;  // no slot to answer on
+  SlotShared& slot = slots_[d.slot];
+  // Already done: the host completed this call for a worker that died
+  // holding it; the descriptor is stale.
+  if (SlotDone(slot, d.seq)) {
+    // Relaxed: a statistics counter; this worker is its only writer.
+    header->calls_served.store(++calls_served, std::memory_order_relaxed);
+    return;
+  }
+  SlotWorker& mine = slot_workers_[d.slot];
+  // The host reused the slot, so it released the previous response.
+  FreeHeld(mine);
+  const absl::Status status = Run(d, impl, header, slot, mine);
+  WriteSlotStatus(slot, status);
+  // Relaxed: a statistics counter; this worker is its only writer.
+  header->calls_served.store(++calls_served, std::memory_order_relaxed);
+  PublishSlotDone(slot, d.seq, WakeHost::kIfWaiting);
+}
+
+absl::Status LaneWorker::Run(const CallDescriptor& d, SkeletonBase* impl, RegionHeader* header,
+                             SlotShared& slot, SlotWorker& mine) {
+  const absl::Span<const MethodInfo> methods = impl->WeftMethods();
+  if (d.method_index >= methods.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("weft: unknown method index ", d.method_index));
+  }
+  // Relaxed: the host's abort hint; see CallContext::Aborted.
+  if (slot.abort.load(std::memory_order_relaxed) != 0) {
+    return absl::CancelledError("weft: aborted before a worker picked it up");
+  }
+  if (d.deadline_ns != 0 && MonotonicNanos() > d.deadline_ns) {
+    return absl::DeadlineExceededError("weft: the deadline passed before a worker picked it up");
+  }
+  const MethodInfo& method = methods[d.method_index];
+  SegmentTable table;
+  std::memcpy(&table, &slot.request, sizeof(table));
+  std::array<kj::ArrayPtr<const capnp::word>, kMaxSegments> segments;
+  const uint64_t request_inline =
+      layout_.request_inline + uint64_t{d.slot} * geometry_.request_inline_bytes;
+  absl::Status status = OpenSegments(table, base_, bytes_,
+                                     {ByteRange{request_inline, geometry_.request_inline_bytes},
+                                      ByteRange{layout_.request_heap, geometry_.heap_bytes}},
+                                     segments);
+  if (!status.ok()) return status;
+  uint64_t words = 0;
+  for (uint32_t i = 0; i < table.count; ++i) words += table.segments[i].words;
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = std::max<uint64_t>(8ull << 20, 4 * words);
+  capnp::SegmentArrayMessageReader request(kj::arrayPtr(segments.data(), table.count), options);
+  const uint64_t response_inline =
+      layout_.response_inline + uint64_t{d.slot} * geometry_.response_inline_bytes;
+  RegionMessageBuilder response(base_, response_inline,
+                                geometry_.response_inline_bytes / kWordBytes,
+                                mine.response_dirty_words, this, max_payload_words_);
+  CallContext context{&request, &response, &slot.abort, &method};
+  if (header->track_busy != 0) {
+    // Relaxed: read by the host's supervisor for hard_timeout only.
+    header->busy_since_ns.store(MonotonicNanos(), std::memory_order_relaxed);
+  }
+  impl->BeforeCall(method);
+  try {
+    status = impl->WeftDispatch(d.method_index, context);
+  } catch (const kj::Exception& e) {
+    status = response.overflowed()
+                 ? absl::ResourceExhaustedError(absl::StrCat(
+                       "weft: the response of ", method.name, " exceeds max_payload_bytes"))
+                 : absl::InternalError(
+                       absl::StrCat("weft: ", method.name, " threw: ", e.getDescription().cStr()));
+  } catch (const std::exception& e) {
+    status = absl::InternalError(absl::StrCat("weft: ", method.name, " threw: ", e.what()));
+  } catch (...) {
+    status =
+        absl::InternalError(absl::StrCat("weft: ", method.name, " threw a non-std exception"));
+  }
+  if (status.ok() && response.overflowed()) {
+    status = absl::ResourceExhaustedError(
+        absl::StrCat("weft: the response of ", method.name, " exceeds max_payload_bytes"));
+  }
+  impl->AfterCall(method, status);
+  // Relaxed: as above.
+  if (header->track_busy != 0) header->busy_since_ns.store(0, std::memory_order_relaxed);
+  if (status.ok()) response.WriteTable(slot.response);
+  mine.response_dirty_words = response.inline_used_words();
+  mine.held.assign(response.spills(), response.spills() + response.spill_count());
+  mine.held_seq = d.seq;
+  return status;
+}
+
+}  // namespace internal
+}  // namespace weft

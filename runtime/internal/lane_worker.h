@@ -1,0 +1,78 @@
+// LaneWorker: the worker side of one lane — the consumer of its submit ring,
+// the owner of its response heap — and Serve(), which runs one call.
+//
+//   LaneWorker lane(base, bytes, geometry, index, max_payload_words);
+//   while (CallDescriptor* d = lane.ring().Peek()) { ...; lane.Serve(copy, impl, header); }
+//
+// Serve opens the request in place (segment table checked against the
+// slot's areas, capnp::SegmentArrayMessageReader with traversal limits),
+// builds the response in place in the slot's response area and the lane's
+// response heap, runs the skeleton method, and publishes the completion on
+// the slot (slot.h). A descriptor or segment table that does not fit the
+// geometry fails that call with InvalidArgument; nothing outside the
+// region is touched.
+//
+// Thread safety: single consumer: only the worker's thread uses it.
+#ifndef WEFT_RUNTIME_INTERNAL_LANE_WORKER_H_
+#define WEFT_RUNTIME_INTERNAL_LANE_WORKER_H_
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "runtime/internal/layout.h"
+#include "runtime/internal/region.h"
+#include "runtime/internal/region_message.h"
+#include "runtime/internal/span_allocator.h"
+#include "runtime/internal/spsc_ring.h"
+#include "runtime/skeleton.h"
+
+namespace weft {
+namespace internal {
+
+class LaneWorker final : public SpillSource {
+ public:
+  // Not owned: `base` (a validated region of `bytes`) outlives the lane.
+  LaneWorker(char* base, uint64_t bytes, const Geometry& geometry, uint32_t index,
+             uint64_t max_payload_words);
+
+  RingConsumer<CallDescriptor>& ring() { return ring_; }
+  // Marks the slot's call as started (read by the host's supervisor if this
+  // worker dies); called before the descriptor is popped.
+  void NoteStarted(const CallDescriptor& d);
+  // Runs the call `d` on `impl` and publishes its completion; counts it in
+  // `calls_served` (this worker is the counter's only writer).
+  void Serve(const CallDescriptor& d, SkeletonBase* impl, RegionHeader* header,
+             uint64_t& calls_served);
+  // For a replacement worker: keeps the response heap spans the host still
+  // reads (responses of its predecessor not yet released) out of the heap.
+  void AdoptPredecessorResponses();
+
+  // SpillSource: response heap space, reclaiming spans the host released.
+  std::optional<uint64_t> AllocateSpill(uint64_t words) override;
+
+ private:
+  struct SlotWorker {
+    uint64_t response_dirty_words = 0;  // inline words the last response used
+    uint32_t held_seq = 0;              // the call whose response holds `held`
+    std::vector<SpillSpan> held;        // response heap spans still read by the host
+  };
+  void FreeHeld(SlotWorker& slot);
+  absl::Status Run(const CallDescriptor& d, SkeletonBase* impl, RegionHeader* header,
+                   SlotShared& slot, SlotWorker& mine);
+
+  char* base_;
+  uint64_t bytes_;
+  Geometry geometry_;
+  uint64_t max_payload_words_;
+  LaneLayout layout_;
+  RingConsumer<CallDescriptor> ring_;
+  SlotShared* slots_;
+  SpanAllocator heap_;
+  std::vector<SlotWorker> slot_workers_;
+};
+
+}  // namespace internal
+}  // namespace weft
+
+#endif  // WEFT_RUNTIME_INTERNAL_LANE_WORKER_H_

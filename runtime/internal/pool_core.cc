@@ -1,0 +1,223 @@
+#include "runtime/internal/pool_core.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/internal/options_check.h"
+#include "runtime/internal/status_macros.h"
+#include "runtime/internal/wait.h"
+#include "runtime/internal/worker_loop.h"
+
+namespace weft {
+namespace internal {
+
+PoolCore::PoolCore(const PoolOptions& options, uint64_t interface_id,
+                   absl::Span<const MethodInfo> methods)
+    : options_(options),
+      interface_id_(interface_id),
+      methods_(methods),
+      aborts_(options.abort_slots) {
+  lane_config_.spin = options.spin;
+  lane_config_.queue_full = options.queue_full;
+  lane_config_.max_payload_words = options.max_payload_bytes / sizeof(capnp::word);
+  lane_config_.trusted_worker = options.runtime != WorkerRuntime::kProcess;
+}
+
+absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& options,
+                                                           uint64_t interface_id,
+                                                           absl::Span<const MethodInfo> methods,
+                                                           SkeletonFactory factory) {
+  WEFT_RETURN_IF_ERROR(ValidatePoolOptions(options, factory != nullptr));
+  WEFT_ASSIGN_OR_RETURN(const Geometry geometry, GeometryFor(options));
+  const bool process = options.runtime == WorkerRuntime::kProcess;
+
+  std::shared_ptr<PoolCore> core(new PoolCore(options, interface_id, methods));
+  core->registry_ = LaneRegistry::Create(geometry.lanes);
+  std::vector<WorkerLoadSource> loads;
+  std::vector<std::future<absl::Status>> started;
+  // On any failure below, the destructor's Shutdown stops what started.
+  for (uint32_t w = 0; w < static_cast<uint32_t>(options.workers); ++w) {
+    auto worker = std::make_unique<Worker>();
+    WEFT_ASSIGN_OR_RETURN(worker->region,
+                          Region::Create(geometry, interface_id,
+                                         static_cast<uint32_t>(methods.size()),
+                                         process && options.shared_memory == SharedMemory::kNamed));
+    worker->region.header()->track_busy = options.hard_timeout.has_value() ? 1 : 0;
+    worker->lanes.resize(geometry.lanes);
+    loads.push_back(WorkerLoadSource{worker->region.header(), &worker->status.failed});
+    core->workers_.push_back(std::move(worker));
+  }
+  core->picker_ = std::make_unique<WorkerPicker>(options, std::move(loads), geometry.lanes);
+  if (process) {
+    std::vector<Supervisor::Worker> supervised;
+    for (auto& worker : core->workers_) {
+      supervised.push_back(Supervisor::Worker{&worker->region, &worker->status});
+    }
+    core->supervisor_ =
+        std::make_unique<Supervisor>(options, std::move(supervised), &core->shutting_down_);
+    WEFT_RETURN_IF_ERROR(core->supervisor_->Start());
+    return core;
+  }
+  for (uint32_t w = 0; w < core->workers_.size(); ++w) {
+    WEFT_RETURN_IF_ERROR(core->StartThreadWorker(w, factory, started));
+  }
+  absl::Status first_failure;
+  for (auto& s : started) {
+    absl::Status status = s.get();
+    if (!status.ok() && first_failure.ok()) first_failure = status;
+  }
+  WEFT_RETURN_IF_ERROR(first_failure);
+  return core;
+}
+
+absl::Status PoolCore::StartThreadWorker(uint32_t w, SkeletonFactory& factory,
+                                         std::vector<std::future<absl::Status>>& started) {
+  Worker& worker = *workers_[w];
+  // Relaxed: display only.
+  worker.status.up.store(true, std::memory_order_relaxed);
+  worker.impl = factory();
+  if (worker.impl == nullptr) {
+    return absl::InvalidArgumentError("weft: the skeleton factory returned null");
+  }
+  std::promise<absl::Status> start;
+  started.push_back(start.get_future());
+  worker.thread = std::thread([region = &worker.region, impl = worker.impl.get(),
+                               spin = options_.spin,
+                               limit = options_.max_payload_bytes / sizeof(capnp::word), w,
+                               start = std::move(start)]() mutable {
+    WorkerLoop loop(region->base(), region->size(), region->geometry(), impl, spin, limit);
+    absl::Status s = loop.Start();
+    if (!s.ok()) {
+      start.set_value(absl::Status(
+          s.code(), absl::StrCat("weft: worker ", w, " failed to start: ", s.message())));
+      return;
+    }
+    start.set_value(absl::OkStatus());
+    loop.Run();
+  });
+  return absl::OkStatus();
+}
+
+PoolCore::~PoolCore() { Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration()); }
+
+absl::StatusOr<uint32_t> PoolCore::BindLane() {
+  WEFT_ASSIGN_OR_RETURN(const LaneRegistry::Binding binding, registry_->Bind());
+  if (binding.fresh) MakeLanes(binding.lane);
+  return binding.lane;
+}
+
+void PoolCore::MakeLanes(uint32_t lane) {
+  MutexLock lock(&lanes_mutex_);
+  for (uint32_t w = 0; w < workers_.size(); ++w) {
+    Worker& worker = *workers_[w];
+    if (worker.lanes[lane] == nullptr) {
+      worker.lanes[lane] = std::make_unique<LaneHost>(&worker.region, w, lane, lane_config_,
+                                                      &shutting_down_, &aborts_);
+    }
+    std::atomic<uint32_t>& active = worker.region.header()->active_lanes;
+    // Release: the lane's memory is initialized (zeroed by the kernel) and
+    // this thread will only produce into it after this; pairs with the
+    // worker's acquire load of active_lanes. Relaxed load: only this mutex's
+    // holders write it.
+    if (active.load(std::memory_order_relaxed) < lane + 1) {
+      active.store(lane + 1, std::memory_order_release);
+    }
+  }
+}
+
+void PoolCore::Shutdown(ShutdownMode mode, absl::Duration grace) {
+  MutexLock lock(&shutdown_mutex_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  // Seq_cst: new calls see it (Begin's seq_cst load after its seq_cst busy
+  // store); we then see every caller that got past the check as busy.
+  shutting_down_.store(1, std::memory_order_seq_cst);
+  if (registry_ != nullptr) {
+    for (uint32_t lane = 0; lane < registry_->lanes(); ++lane) {
+      // Seq_cst: the other half of the Dekker pair above.
+      while (registry_->busy(lane).load(std::memory_order_seq_cst) != 0) {
+        std::this_thread::yield();
+      }
+    }
+  }
+  const absl::Time until =
+      grace == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + grace;
+  std::vector<LaneHost*> lanes;
+  {
+    MutexLock lanes_lock(&lanes_mutex_);
+    for (auto& worker : workers_) {
+      for (auto& lane : worker->lanes) {
+        if (lane != nullptr) lanes.push_back(lane.get());
+      }
+    }
+  }
+  bool drained = mode == ShutdownMode::kDrain;
+  if (drained) {
+    for (LaneHost* lane : lanes) drained = drained && lane->WaitAllDone(until);
+  }
+  if (!drained) {
+    for (LaneHost* lane : lanes) lane->CancelAll();
+  }
+  for (auto& worker : workers_) {
+    RegionHeader* header = worker->region.header();
+    // Release: pairs with the worker's acquire load of stop; it drains its
+    // rings and exits.
+    header->stop.store(1, std::memory_order_release);
+    // Release: a new doorbell value, so a worker about to sleep does not.
+    header->doorbell.fetch_add(1, std::memory_order_release);
+    FutexWake(&header->doorbell, 1);
+  }
+  for (auto& worker : workers_) {
+    if (worker->thread.joinable()) worker->thread.join();
+    // Relaxed: display only.
+    if (supervisor_ == nullptr) worker->status.up.store(false, std::memory_order_relaxed);
+  }
+  if (supervisor_ != nullptr) supervisor_->Stop(absl::Now() + absl::Seconds(2));
+  // Every call has resolved now: run the remaining continuations and stop.
+  continuations_.Stop();
+  // No worker runs and no call is sent any more: give back the slots of
+  // calls resolved early (no owner thread can race with this now).
+  for (LaneHost* lane : lanes) lane->ReclaimOrphans();
+}
+
+PoolStats PoolCore::Stats() const {
+  PoolStats stats;
+  for (const auto& worker : workers_) {
+    const RegionHeader* header = worker->region.header();
+    WorkerStats w;
+    // Relaxed: counters and flags for display.
+    w.calls_served = header->calls_served.load(std::memory_order_relaxed);
+    w.sleeps = header->sleeps.load(std::memory_order_relaxed);
+    w.sleeping = header->worker_sleeping.load(std::memory_order_relaxed) != 0;
+    w.running = header->stop.load(std::memory_order_relaxed) == 0;
+    w.calls_started = header->calls_started.load(std::memory_order_relaxed);
+    // Acquire: pairs with the supervisor's release stores of the pid.
+    w.pid = worker->status.pid.load(std::memory_order_acquire);
+    // Acquire: pairs with the worker's release store of boots.
+    const uint64_t boots = header->boots.load(std::memory_order_acquire);
+    w.restarts = boots > 1 ? boots - 1 : 0;
+    // A process worker is up once it says so in its region (before it
+    // serves anything), and only under the pid the host started; a thread
+    // worker while the pool runs. Acquire: pairs with the worker's release
+    // store of worker_pid.
+    w.up = supervisor_ != nullptr
+               ? w.pid != 0 && header->worker_pid.load(std::memory_order_acquire) == w.pid
+               : worker->status.up.load(std::memory_order_relaxed);
+    // Relaxed: display only.
+    w.failed = worker->status.failed.load(std::memory_order_relaxed);
+    w.last_exit = const_cast<WorkerStatus&>(worker->status).get_last_exit();
+    stats.workers.push_back(w);
+  }
+  MutexLock lock(&lanes_mutex_);
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    for (const auto& lane : workers_[w]->lanes) {
+      if (lane == nullptr) continue;
+      stats.workers[w].slots_in_use += lane->SlotsInUse();
+    }
+  }
+  stats.abort_slots_in_use = aborts_.in_use();
+  return stats;
+}
+
+}  // namespace internal
+}  // namespace weft
