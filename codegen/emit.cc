@@ -1,0 +1,179 @@
+#include "codegen/emit.h"
+
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "codegen/interface_model.h"
+#include "codegen/layout.h"
+
+namespace weft {
+namespace codegen {
+namespace {
+
+// Must match WEFT_CODEGEN_ABI_VERSION in runtime/interface.h.
+constexpr int kCodegenAbiVersion = 1;
+
+// A type id as a C++ literal, "0x0123456789abcdefull".
+std::string Hex(uint64_t id) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "0x%016" PRIx64 "ull", id);
+  return buffer;
+}
+
+std::string TraitsName(const InterfaceModel& interface) {
+  return "InterfaceTraits<" + interface.cpp_type + ">";
+}
+
+// weft::InterfaceTraits<I>: the constexpr metadata, one MethodInfo a method.
+std::string EmitTraits(const InterfaceModel& interface) {
+  const std::vector<MethodModel>& methods = interface.methods;
+  const std::string count = std::to_string(methods.size());
+  std::string out;
+  out += "template <>\nstruct " + TraitsName(interface) + " {\n";
+  out += "  static constexpr const char* kName = \"" + interface.name + "\";\n";
+  out += "  static constexpr uint64_t kTypeId = " + Hex(interface.id) + ";\n";
+  out += "  static constexpr std::size_t kMethodCount = " + count + ";\n";
+  out += "  static constexpr std::array<::weft::MethodInfo, " + count + "> kMethods = {";
+  if (methods.empty()) {
+    out += "};\n";
+  } else {
+    out += "{\n";
+    for (const MethodModel& m : methods) {
+      out += "      {" + std::to_string(m.index) + ", \"" + m.schema_name + "\", \"" +
+             m.declaring_name + "\", " + Hex(m.declaring_id) + ", " + std::to_string(m.ordinal) +
+             ", " + (m.abortable ? "true" : "false") + ", " + std::to_string(m.timeout_ms) + ", " +
+             (m.default_on_timeout ? "true" : "false") + "},\n";
+    }
+    out += "  }};\n";
+  }
+  out += "};\n";
+  return out;
+}
+
+// weft::Skeleton<I>: a pure virtual and a Call alias per method, and the
+// dispatch from a method index to them.
+std::string EmitSkeleton(const InterfaceModel& interface) {
+  const std::string& type = interface.cpp_type;
+  std::string out = FormatComment(interface.doc, "");
+  out += "template <>\nclass Skeleton<" + type + "> : public ::weft::internal::SkeletonBase {\n";
+  out += " public:\n";
+  out += "  using Traits = ::weft::" + TraitsName(interface) + ";\n\n";
+  for (const MethodModel& m : interface.methods) {
+    out += FormatComment(m.doc, "  ");
+    out += WrapList("  using " + m.call_type + " = ::weft::Call<", {m.params_type, m.results_type},
+                    ">;", "      ");
+    out += "  virtual ::absl::Status " + m.cpp_name + "(" + m.call_type + "& call) = 0;\n\n";
+  }
+  out += "  uint64_t WeftInterfaceId() const override { return Traits::kTypeId; }\n";
+  out += "  ::absl::Span<const ::weft::MethodInfo> WeftMethods() const override {\n";
+  out += "    return Traits::kMethods;\n  }\n";
+  out += "  ::absl::Status WeftDispatch(uint32_t method_index,\n";
+  out += "                              ::weft::internal::CallContext& context) override {\n";
+  if (interface.methods.empty()) out += "    (void)context;\n";
+  out += "    switch (method_index) {\n";
+  for (const MethodModel& m : interface.methods) {
+    out += "      case " + std::to_string(m.index) + ": {\n";
+    out += "        " + m.call_type + " call(context);\n";
+    // `this->`: a method may be named like the local (`call`).
+    out += "        return this->" + m.cpp_name + "(call);\n";
+    out += "      }\n";
+  }
+  out += "      default:\n";
+  out += "        return ::weft::internal::UnknownMethod(Traits::kTypeId, method_index);\n";
+  out += "    }\n  }\n};\n";
+  return out;
+}
+
+// weft::Stub<I>: per method the Params/Results aliases, the builder form
+// and, where the model has flat args, the flat form.
+std::string EmitStub(const InterfaceModel& interface) {
+  std::string out = FormatComment(interface.doc, "");
+  out +=
+      "template <>\nclass Stub<" + interface.cpp_type + "> : public ::weft::internal::StubBase {\n";
+  out += " public:\n";
+  out += "  using ::weft::internal::StubBase::StubBase;\n";
+  out += "  using Traits = ::weft::" + TraitsName(interface) + ";\n";
+  for (const MethodModel& m : interface.methods) {
+    const std::string params = m.type_stem + "Params";
+    const std::string results = m.type_stem + "Results";
+    const std::string future = "::weft::Future<" + results + ">";
+    const std::string method_info = "Traits::kMethods[" + std::to_string(m.index) + "]";
+    const std::string invoke = "    return Invoke<" + params + ", " + results + ">(";
+    const std::string options = "const ::weft::CallOptions& options = {}";
+    out += "\n";
+    out += FormatComment(m.doc, "  ");
+    out += "  using " + params + " = " + m.params_type + ";\n";
+    out += "  using " + results + " = " + m.results_type + ";\n";
+    out += "  template <typename Fill>\n";
+    // Parenthesized: a bare concept-id followed by `::weft::Future` would
+    // parse as one nested name.
+    out += "    requires(std::invocable<Fill&, " + params + "::Builder>)\n";
+    out +=
+        WrapList("  " + future + " " + m.cpp_name + "(", {"Fill&& fill", options}, ") {", "      ");
+    out += WrapList(invoke, {method_info, "std::forward<Fill>(fill)", "options"}, ");", "        ");
+    out += "  }\n";
+    if (!m.flat) continue;
+    std::vector<std::string> args;
+    for (const FlatArg& arg : *m.flat) args.push_back(arg.type + " " + arg.name);
+    args.push_back(options);
+    out += WrapList("  " + future + " " + m.cpp_name + "(", args, ") {", "      ");
+    if (m.flat->empty()) {
+      out += WrapList(invoke, {method_info, "[](" + params + "::Builder) {}", "options"}, ");",
+                      "        ");
+    } else {
+      // `fill_params` and `params_` cannot collide with an argument: schema
+      // names have no '_', and only keywords and `options` get one appended.
+      out += "    auto fill_params = [&](" + params + "::Builder params_) {\n";
+      for (const FlatArg& arg : *m.flat) {
+        out += "      params_." + arg.setter + "(" + arg.name + ");\n";
+      }
+      out += "    };\n";
+      out += WrapList(invoke, {method_info, "fill_params", "options"}, ");", "        ");
+    }
+    out += "  }\n";
+  }
+  out += "};\n";
+  return out;
+}
+
+// A section's banner: a rule across the page, then its title.
+std::string SectionHeading(const std::string& title) {
+  return "\n// " + std::string(87, '=') + "\n// " + title + "\n";
+}
+
+}  // namespace
+
+std::string EmitHeader(const FileModel& file) {
+  const std::string& source = file.source;
+  std::string out;
+  out += "// Generated by capnpc-weft, DO NOT EDIT\n";
+  out += "// source: " + source + "\n";
+  out += "\n#pragma once\n\n";
+  out += "#include <array>\n#include <concepts>\n#include <cstddef>\n#include <cstdint>\n";
+  out += "#include <utility>\n\n";
+  out += "#include \"" + source + ".h\"\n";
+  out += "#include \"runtime/weft.h\"\n\n";
+  const std::string abi = std::to_string(kCodegenAbiVersion);
+  out += "static_assert(WEFT_CODEGEN_ABI_VERSION == " + abi + ",\n";
+  out += "              \"" + file.header_name + " was generated for weft codegen ABI version " +
+         abi + "; \"\n              \"regenerate it with this runtime's capnpc-weft\");\n";
+  if (file.interfaces.empty()) {
+    out += "\n// " + source + " declares no interfaces.\n";
+    return out;
+  }
+  out += "\nnamespace weft {\n";
+  out += SectionHeading("InterfaceTraits");
+  for (const InterfaceModel& interface : file.interfaces) out += "\n" + EmitTraits(interface);
+  out += SectionHeading("Skeletons (worker side)");
+  for (const InterfaceModel& interface : file.interfaces) out += "\n" + EmitSkeleton(interface);
+  out += SectionHeading("Stubs (host side)");
+  for (const InterfaceModel& interface : file.interfaces) out += "\n" + EmitStub(interface);
+  out += "\n}  // namespace weft\n";
+  return out;
+}
+
+}  // namespace codegen
+}  // namespace weft
