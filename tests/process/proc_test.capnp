@@ -1,6 +1,6 @@
 @0xfc028d9d8c312baa;
 # The process-worker tests' service: each method exercises one path of a
-# worker process's life (see process_test.cc and the *_worker.cc binaries).
+# worker process's life (see the *_test.cc files and the *_worker.cc binaries).
 
 using Cxx = import "/capnp/c++.capnp";
 using Weft = import "/schema/weft.capnp";

@@ -1,0 +1,287 @@
+// Hostile workers (hostile_worker): one that scribbles random bytes over its
+// own shared-memory region, and one that poisons the request areas the host
+// builds requests in. Each runs in a death-test child, so a host crash or
+// hang is reported as such; the host must survive and its other worker must
+// keep serving.
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest-spi.h"
+#include "gtest/gtest.h"
+#include "runtime/pool.h"
+#include "tests/process/proc_test.weft.h"
+#include "tests/process/process_test_util.h"
+#include "tests/testing/checksum.h"
+
+namespace weft_test {
+namespace {
+
+// What a call to a hostile worker may resolve to besides OK: the host's own
+// verdicts (DataLoss / InvalidArgument on malformed data, Unavailable when it
+// dies, DeadlineExceeded when it stalls, Internal for what its skeleton
+// threw), plus any status the worker itself writes back: a worker may return
+// any status from a skeleton method, so a hostile one can name any code
+// (e.g. Cancelled, from its own "aborted before a worker picked it up" check
+// on a scribbled abort flag). The code must still be a valid absl code and
+// the message bounded.
+bool IsHostileOutcome(const absl::Status& status) {
+  const int code = static_cast<int>(status.code());
+  return code >= 1 && code <= 16 && status.message().size() <= 4096;
+}
+
+// The body of the test below, run in a death-test child: a host crash or a
+// hang (the watchdogs abort) is then reported as such and the rest of the
+// suite still runs. Everything it prints goes to stderr, which the death
+// test shows.
+void HostileScribblerBody() {
+  const std::set<std::string> shm_before = ShmNames();
+  std::set<pid_t> seen;
+  {
+    auto balancer = std::make_shared<Pinned>();
+    weft::PoolOptions options = ProcOptions(2, "hostile_worker");
+    options.custom_balancer = balancer;
+    auto pool = Pool::Create(options);
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    auto stub = pool->stub();
+    constexpr size_t kHostile = 0;
+    constexpr size_t kHealthy = 1;
+    balancer->Set(kHealthy);
+    const pid_t healthy = PidOf(stub);
+    balancer->Set(kHostile);
+    const pid_t hostile = PidOf(stub);
+    ASSERT_NE(healthy, hostile);
+    seen.insert(healthy);
+    seen.insert(hostile);
+
+    auto sc = stub.scribble(weft::CallOptions{.timeout = absl::Seconds(5)});
+    ASSERT_TRUE(sc.WaitFor(absl::Seconds(15))) << "scribble() hung";
+    auto scr = sc.Get();
+    ASSERT_TRUE(scr.ok() || IsHostileOutcome(scr.status())) << scr.status();
+    ASSERT_FALSE(!scr.ok() && scr.status().message().find("no weft mapping") != std::string::npos)
+        << "the hostile worker found nothing to scribble on: " << scr.status();
+
+    std::map<std::string, int> hostile_outcomes;
+    int healthy_ok = 0;
+    std::vector<kj::byte> payload(4096);
+    for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<kj::byte>(i * 7);
+    const capnp::Data::Reader payload_reader(payload.data(), payload.size());
+    const uint64_t payload_sum = Checksum(payload_reader);
+    const weft::CallOptions bounded{.timeout = absl::Milliseconds(300)};
+    // At least 100 rounds and 3 s, so the scribbler gets time to do damage.
+    const absl::Time run_until = absl::Now() + absl::Seconds(3);
+    int rounds = 0;
+    for (int i = 0; i < 5000 && (i < 100 || absl::Now() < run_until); ++i, ++rounds) {
+      // The hostile worker: a square and an echo, each bounded.
+      balancer->Set(kHostile);
+      auto h1 = stub.square(i, bounded);
+      auto h2 = stub.echo(payload_reader, bounded);
+      // The healthy worker, interleaved.
+      balancer->Set(kHealthy);
+      auto g1 = stub.square(i, weft::CallOptions{.timeout = absl::Seconds(10)});
+      auto g2 = stub.echo(payload_reader, weft::CallOptions{.timeout = absl::Seconds(10)});
+
+      ASSERT_TRUE(h1.WaitFor(absl::Seconds(10)))
+          << "iteration " << i << ": a hostile square() hung";
+      ASSERT_TRUE(h2.WaitFor(absl::Seconds(10))) << "iteration " << i << ": a hostile echo() hung";
+      auto r1 = h1.Get();
+      auto r2 = h2.Get();
+      for (const absl::Status& st : {r1.status(), r2.status()}) {
+        EXPECT_TRUE(st.ok() || IsHostileOutcome(st)) << "iteration " << i << ": " << st;
+        ++hostile_outcomes[st.ok() ? std::string("OK") : absl::StatusCodeToString(st.code())];
+      }
+      if (r2.ok()) {
+        // Whatever it returned, reading an OK response must be safe: no
+        // exception, no access outside the region.
+        try {
+          volatile uint64_t sink = Checksum(r2->getData()) + r2->getChecksum();
+          (void)sink;
+        } catch (const kj::Exception& e) {
+          ++hostile_outcomes["OK, but reading it threw"];
+          ADD_FAILURE() << "iteration " << i
+                        << ": an OK echo response from the hostile worker threw when read: "
+                        << e.getDescription().cStr();
+        }
+      }
+      if (r1.ok()) {
+        try {
+          volatile int64_t sink = r1->getResult();
+          (void)sink;
+        } catch (const kj::Exception& e) {
+          ADD_FAILURE() << "iteration " << i
+                        << ": an OK square response from the hostile worker threw when read: "
+                        << e.getDescription().cStr();
+        }
+      }
+
+      ASSERT_TRUE(g1.WaitFor(absl::Seconds(15))) << "iteration " << i << ": a healthy call hung";
+      auto q1 = g1.Get();
+      auto q2 = g2.Get();
+      ASSERT_TRUE(q1.ok()) << "iteration " << i << ": the healthy worker failed: " << q1.status();
+      ASSERT_TRUE(q2.ok()) << "iteration " << i << ": the healthy worker failed: " << q2.status();
+      EXPECT_EQ(q1->getResult(), int64_t{i} * i);
+      EXPECT_EQ(q2->getChecksum(), payload_sum);
+      ++healthy_ok;
+      if (i % 10 == 0) {
+        EXPECT_EQ(PidOf(stub), healthy) << "the healthy worker was replaced";
+      }
+      const pid_t now = pool->Stats().workers[kHostile].pid;
+      if (now > 0) seen.insert(now);
+    }
+    std::string summary;
+    for (const auto& [code, n] : hostile_outcomes) absl::StrAppend(&summary, code, ": ", n, "  ");
+    std::cout << "hostile worker outcomes: " << summary << "\n"
+              << "hostile worker restarts: " << pool->Stats().workers[kHostile].restarts
+              << std::endl;
+    EXPECT_EQ(healthy_ok, rounds);
+    std::cout << rounds << " rounds, all " << healthy_ok << " healthy ones OK" << std::endl;
+    weft::PoolStats stats = pool->Stats();
+    EXPECT_EQ(stats.workers[kHealthy].pid, healthy);
+    EXPECT_EQ(stats.workers[kHealthy].restarts, 0u);
+    EXPECT_EQ(stats.workers[kHealthy].slots_in_use, 0u);
+    Watchdog wd("destroying the pool with a hostile worker", absl::Seconds(30));
+    pool = absl::UnavailableError("destroyed");
+  }
+  for (pid_t pid : seen) {
+    EXPECT_EQ(StateOf(pid), ProcState::kGone)
+        << "worker pid " << pid << " after the pool was destroyed";
+  }
+  const std::vector<std::string> children = Children();
+  EXPECT_TRUE(children.empty()) << "children left: " << absl::StrJoin(children, "; ");
+  const std::set<std::string> added = NewNames(shm_before);
+  EXPECT_TRUE(added.empty()) << "new /dev/shm names: " << Describe(added);
+}
+
+// In a death-test child gtest records failures without printing them: the
+// child collects them and prints them on stderr, which the parent shows.
+[[noreturn]] void HostileScribblerChild() {
+  dup2(STDERR_FILENO, STDOUT_FILENO);
+  ::testing::TestPartResultArray results;
+  {
+    ::testing::ScopedFakeTestPartResultReporter reporter(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ALL_THREADS, &results);
+    HostileScribblerBody();
+  }
+  std::cout.flush();
+  bool failed = false;
+  for (int i = 0; i < results.size(); ++i) {
+    const ::testing::TestPartResult& r = results.GetTestPartResult(i);
+    if (!r.failed()) continue;
+    failed = true;
+    std::fprintf(stderr, "%s:%d: Failure\n%s\n", r.file_name() ? r.file_name() : "?",
+                 r.line_number(), r.message());
+  }
+  if (!failed) std::fprintf(stderr, "hostile scribbler: passed\n");
+  std::fflush(nullptr);
+  std::_Exit(failed ? 1 : 0);
+}
+
+TEST_F(ProcessTest, HostileWorkerScribblingOverItsRegionOnlyFailsItsOwnCalls) {
+  // WEFT_TEST_HOSTILE_INLINE=1 runs it in this process (for gdb).
+  if (std::getenv("WEFT_TEST_HOSTILE_INLINE") != nullptr) {
+    HostileScribblerBody();
+    return;
+  }
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(HostileScribblerChild(), ::testing::ExitedWithCode(0), "hostile scribbler: passed");
+}
+
+// The death-test child of the test below: exits 0 after printing "host
+// survived", or with a code naming what went wrong, or dies of a signal.
+[[noreturn]] void PoisonedRequestAreasChild(int workers) {
+  auto balancer = std::make_shared<Pinned>();
+  weft::PoolOptions options = ProcOptions(workers, "hostile_worker");
+  options.custom_balancer = balancer;
+  auto pool = Pool::Create(options);
+  if (!pool.ok()) {
+    std::fprintf(stderr, "Create: %s\n", pool.status().ToString().c_str());
+    std::_Exit(3);
+  }
+  auto stub = pool->stub();
+  balancer->Set(0);
+  auto p = stub.poison(weft::CallOptions{.timeout = absl::Seconds(5)}).Get();
+  std::fprintf(stderr, "poison: %s\n", p.status().ToString().c_str());
+  std::map<std::string, int> outcomes;
+  std::map<std::string, std::string> examples;
+  std::vector<kj::byte> payload(600, 0x5a);
+  for (int round = 0; round < 4; ++round) {
+    // Many at once, so that never-used slots are taken too.
+    balancer->Set(0);
+    std::vector<weft::Future<ProcTest::EchoResults>> window;
+    for (int i = 0; i < 64; ++i) {
+      window.push_back(stub.echo(capnp::Data::Reader(payload.data(), 8 + (i * 37) % 592),
+                                 weft::CallOptions{.timeout = absl::Seconds(2)}));
+    }
+    std::vector<weft::Future<ProcTest::GetEnvResults>> texts;
+    for (int i = 0; i < 16; ++i) {
+      texts.push_back(stub.getEnv("HOME", weft::CallOptions{.timeout = absl::Seconds(2)}));
+    }
+    for (auto& f : window) {
+      if (!f.WaitFor(absl::Seconds(10))) std::_Exit(4);
+      auto r = f.Get();
+      const std::string code = r.ok() ? "OK" : absl::StatusCodeToString(r.status().code());
+      ++outcomes[code];
+      examples.emplace(code, r.status().ToString());
+    }
+    for (auto& f : texts) {
+      if (!f.WaitFor(absl::Seconds(10))) std::_Exit(4);
+      auto r = f.Get();
+      const std::string code = r.ok() ? "OK" : absl::StatusCodeToString(r.status().code());
+      ++outcomes[code];
+      examples.emplace(code, r.status().ToString());
+    }
+    if (workers > 1) {
+      balancer->Set(1);
+      auto h = stub.square(round).Get();
+      if (!h.ok() || h->getResult() != round * round) std::_Exit(5);
+    }
+  }
+  {
+    std::ofstream report(TempDir() + "/poison_report.txt");
+    report << "poison: " << p.status() << "\n";
+    for (const auto& [code, n] : outcomes) {
+      report << "outcome " << code << ": " << n << " (e.g. " << examples[code] << ")\n";
+    }
+  }
+  std::fprintf(stderr, "host survived\n");
+  std::fflush(stderr);
+  std::_Exit(0);  // no pool destruction here: only the calls are under test
+}
+
+// A hostile worker fills the request areas of its region (where the host
+// builds requests in place) with pointer-like words aimed gigabytes outside
+// the segment. The host must not follow them: later calls to that worker
+// fail or succeed, but the host neither crashes nor writes outside the
+// region, and the other worker keeps serving. Run in a death-test child so
+// that a host crash is reported as such instead of ending the suite.
+class Poisoned : public ProcessTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(Poisoned, HostileWorkerPoisoningRequestAreasCannotCrashTheHost) {
+  // For debugging the host under gdb: WEFT_TEST_POISON_INLINE=1 runs the
+  // child's body in this process.
+  if (std::getenv("WEFT_TEST_POISON_INLINE") != nullptr) PoisonedRequestAreasChild(GetParam());
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  unlink((TempDir() + "/poison_report.txt").c_str());
+  EXPECT_EXIT(PoisonedRequestAreasChild(GetParam()), ::testing::ExitedWithCode(0), "host survived");
+  std::ifstream report(TempDir() + "/poison_report.txt");
+  std::cout << "child's report:\n" << report.rdbuf() << std::endl;
+}
+
+INSTANTIATE_TEST_SUITE_P(Workers, Poisoned, ::testing::Values(1, 2));
+
+}  // namespace
+}  // namespace weft_test

@@ -1,0 +1,185 @@
+#include "tests/process/process_test_util.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace weft_test {
+namespace {
+
+// Reads /proc/<pid>/stat: the state letter and the parent pid.
+bool ReadStat(pid_t pid, char* state, pid_t* ppid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  if (paren == std::string::npos) return false;
+  std::istringstream rest(text.substr(paren + 1));
+  long parent = 0;
+  rest >> *state >> parent;
+  *ppid = static_cast<pid_t>(parent);
+  return !rest.fail();
+}
+
+}  // namespace
+
+std::string Runfile(const std::string& relative) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  if (srcdir != nullptr && workspace != nullptr) {
+    return absl::StrCat(srcdir, "/", workspace, "/", relative);
+  }
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) == nullptr) return relative;
+  return absl::StrCat(cwd, "/", relative);
+}
+
+std::string WorkerBinary(const std::string& name) { return Runfile("tests/process/" + name); }
+
+std::string TempDir() {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return dir != nullptr ? dir : "/tmp";
+}
+
+std::set<std::string> ShmNames() {
+  std::set<std::string> names;
+  DIR* dir = opendir("/dev/shm");
+  if (dir == nullptr) return names;
+  while (dirent* entry = readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name.find("weft") != std::string::npos) names.insert(name);
+  }
+  closedir(dir);
+  return names;
+}
+
+std::string Describe(const std::set<std::string>& names) {
+  return names.empty() ? "(none)" : absl::StrJoin(names, ", ");
+}
+
+std::set<std::string> NewNames(const std::set<std::string>& before) {
+  std::set<std::string> added;
+  for (const std::string& name : ShmNames()) {
+    if (!before.count(name)) added.insert(name);
+  }
+  return added;
+}
+
+const char* ToString(ProcState s) {
+  switch (s) {
+    case ProcState::kGone:
+      return "gone";
+    case ProcState::kZombie:
+      return "zombie (dead, not reaped)";
+    case ProcState::kAlive:
+      return "alive";
+  }
+  return "?";
+}
+
+ProcState StateOf(pid_t pid) {
+  if (pid <= 0) return ProcState::kGone;
+  if (kill(pid, 0) == -1 && errno == ESRCH) return ProcState::kGone;
+  char state = '?';
+  pid_t ppid = 0;
+  if (!ReadStat(pid, &state, &ppid)) return ProcState::kGone;  // vanished meanwhile
+  return (state == 'Z' || state == 'X') ? ProcState::kZombie : ProcState::kAlive;
+}
+
+std::vector<std::string> Children() {
+  std::vector<std::string> found;
+  const pid_t self = getpid();
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return found;
+  while (dirent* entry = readdir(dir)) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0') continue;
+    char state = '?';
+    pid_t ppid = 0;
+    if (!ReadStat(static_cast<pid_t>(pid), &state, &ppid) || ppid != self) continue;
+    std::ifstream cmd(absl::StrCat("/proc/", pid, "/cmdline"));
+    std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    found.push_back(
+        absl::StrCat("pid ", pid, " state ", std::string(1, state), " [", cmdline, "]"));
+  }
+  closedir(dir);
+  return found;
+}
+
+Watchdog::Watchdog(std::string what, absl::Duration bound)
+    : what_(std::move(what)), thread_([this, bound] {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (!cv_.wait_for(lock, absl::ToChronoMilliseconds(bound), [this] { return done_; })) {
+          std::fprintf(stderr, "\nWATCHDOG: %s did not finish within %s; aborting\n", what_.c_str(),
+                       absl::FormatDuration(bound).c_str());
+          std::fflush(stderr);
+          std::cout.flush();  // what the test printed so far (racy, but we are dying)
+          std::abort();
+        }
+      }) {}
+
+Watchdog::~Watchdog() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+weft::PoolOptions ProcOptions(int workers, const std::string& binary) {
+  weft::PoolOptions options;
+  options.workers = workers;
+  options.runtime = weft::WorkerRuntime::kProcess;
+  options.worker_command = {WorkerBinary(binary)};
+  return options;
+}
+
+const char* ModeName(weft::SharedMemory mode) {
+  return mode == weft::SharedMemory::kNamed ? "named" : "anonymous";
+}
+
+void ProcessTest::SetUp() {
+  shm_before_ = ShmNames();
+  const std::vector<std::string> children = Children();
+  ASSERT_TRUE(children.empty()) << "children before the test: " << absl::StrJoin(children, "; ");
+}
+
+void ProcessTest::TearDown() { ExpectCleanHost("at the end of the test"); }
+
+void ProcessTest::ExpectCleanHost(const std::string& when) {
+  const std::vector<std::string> children = Children();
+  EXPECT_TRUE(children.empty()) << "child processes left " << when << ": "
+                                << absl::StrJoin(children, "; ");
+  const std::set<std::string> added = NewNames(shm_before_);
+  EXPECT_TRUE(added.empty()) << "new /dev/shm names " << when << ": " << Describe(added);
+}
+
+void ProcessTest::ExpectAllGone(const std::set<pid_t>& pids, const std::string& when) {
+  for (pid_t pid : pids) {
+    const ProcState s = StateOf(pid);
+    EXPECT_EQ(s, ProcState::kGone) << "worker pid " << pid << " is " << ToString(s) << " " << when;
+  }
+}
+
+int32_t PidOf(weft::Stub<ProcTest>& stub) {
+  auto r = stub.pid().Get();
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? r->getPid() : -1;
+}
+
+}  // namespace weft_test
