@@ -1,4 +1,4 @@
-// CallState: the host's record of one call, from BeginCall until the last of
+// CallState: the host's record of one call, from OutgoingCall::Begin until the last of
 // its user handle (Future, then Response) and its slot lets go of it; and
 // CallStatePool, the per-lane free list the records come from.
 //

@@ -1,7 +1,7 @@
 // WEFT_CHECK: a broken invariant of weft's own code (a bug), never input
 // from another process or the user; those get an absl::Status instead.
-#ifndef WEFT_RUNTIME_CHECK_H_
-#define WEFT_RUNTIME_CHECK_H_
+#ifndef WEFT_RUNTIME_INTERNAL_CHECK_H_
+#define WEFT_RUNTIME_INTERNAL_CHECK_H_
 
 #include <cstdio>
 #include <cstdlib>
@@ -15,4 +15,4 @@
     }                                                                                \
   } while (false)
 
-#endif  // WEFT_RUNTIME_CHECK_H_
+#endif  // WEFT_RUNTIME_INTERNAL_CHECK_H_

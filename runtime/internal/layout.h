@@ -21,8 +21,8 @@
 // The host does not trust what a process worker writes: every offset, length
 // and index read back from the region is checked against the geometry the
 // host itself chose (see LaneLayout and the segment checks).
-#ifndef WEFT_RUNTIME_LAYOUT_H_
-#define WEFT_RUNTIME_LAYOUT_H_
+#ifndef WEFT_RUNTIME_INTERNAL_LAYOUT_H_
+#define WEFT_RUNTIME_INTERNAL_LAYOUT_H_
 
 #include <atomic>
 #include <cstddef>
@@ -140,7 +140,7 @@ struct SlotShared {
   // Raised by the host when the call is aborted or times out.
   std::atomic<uint32_t> abort;
   // The seq of the call whose response the host has released: the worker may
-  // reuse that response's heap spans (see LaneWorker in worker.cc).
+  // reuse that response's heap spans (see LaneWorker::AllocateSpill in lane_worker.cc).
   std::atomic<uint32_t> released_seq;
   // The seq of the call the worker took off the ring, stored before it
   // advances the ring's head: started_seq != done_seq means the call was
@@ -162,4 +162,4 @@ static_assert(sizeof(SlotShared) % kCacheLine == 0);
 }  // namespace internal
 }  // namespace weft
 
-#endif  // WEFT_RUNTIME_LAYOUT_H_
+#endif  // WEFT_RUNTIME_INTERNAL_LAYOUT_H_

@@ -12,8 +12,8 @@
 //
 // Thread safety: thread-compatible; the memory it maps is shared and is
 // accessed only through the atomics and protocols described in layout.h.
-#ifndef WEFT_RUNTIME_REGION_H_
-#define WEFT_RUNTIME_REGION_H_
+#ifndef WEFT_RUNTIME_INTERNAL_REGION_H_
+#define WEFT_RUNTIME_INTERNAL_REGION_H_
 
 #include <cstdint>
 #include <string>
@@ -88,4 +88,4 @@ class Region {
 }  // namespace internal
 }  // namespace weft
 
-#endif  // WEFT_RUNTIME_REGION_H_
+#endif  // WEFT_RUNTIME_INTERNAL_REGION_H_

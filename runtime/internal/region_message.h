@@ -12,8 +12,8 @@
 // for a capnp::SegmentArrayMessageReader.
 //
 // Thread safety: thread-compatible.
-#ifndef WEFT_RUNTIME_REGION_MESSAGE_H_
-#define WEFT_RUNTIME_REGION_MESSAGE_H_
+#ifndef WEFT_RUNTIME_INTERNAL_REGION_MESSAGE_H_
+#define WEFT_RUNTIME_INTERNAL_REGION_MESSAGE_H_
 
 #include <array>
 #include <cstdint>
@@ -96,4 +96,4 @@ absl::Status OpenSegments(const SegmentTable& table, const char* base, uint64_t 
 }  // namespace internal
 }  // namespace weft
 
-#endif  // WEFT_RUNTIME_REGION_MESSAGE_H_
+#endif  // WEFT_RUNTIME_INTERNAL_REGION_MESSAGE_H_

@@ -10,8 +10,8 @@
 //
 // Thread safety: thread-compatible. Each heap has exactly one owner: the
 // host thread that owns a lane (requests) or the worker (responses).
-#ifndef WEFT_RUNTIME_SPAN_ALLOCATOR_H_
-#define WEFT_RUNTIME_SPAN_ALLOCATOR_H_
+#ifndef WEFT_RUNTIME_INTERNAL_SPAN_ALLOCATOR_H_
+#define WEFT_RUNTIME_INTERNAL_SPAN_ALLOCATOR_H_
 
 #include <cstdint>
 #include <map>
@@ -46,4 +46,4 @@ class SpanAllocator {
 }  // namespace internal
 }  // namespace weft
 
-#endif  // WEFT_RUNTIME_SPAN_ALLOCATOR_H_
+#endif  // WEFT_RUNTIME_INTERNAL_SPAN_ALLOCATOR_H_

@@ -10,7 +10,7 @@
 // lines) plus an array of T; each side works through its own local view that
 // caches the other side's index and re-reads it only when the ring looks full
 // (producer) or empty (consumer). In shared memory the views are built over
-// the region's RingControl and descriptor array (lane.h).
+// the region's RingControl and descriptor array (LaneLayout, region.h).
 //
 // Producer batching: TryEmplace/TryPush write an entry and Publish() makes
 // everything written so far visible with one release store; TryPush
@@ -25,8 +25,8 @@
 // producer never overwrites an entry still being read.
 // Wrap-around: indices are free-running uint32_t; capacity is a power of two
 // no larger than 2^31, so `tail - head` (mod 2^32) is always the fill level.
-#ifndef WEFT_RUNTIME_SPSC_RING_H_
-#define WEFT_RUNTIME_SPSC_RING_H_
+#ifndef WEFT_RUNTIME_INTERNAL_SPSC_RING_H_
+#define WEFT_RUNTIME_INTERNAL_SPSC_RING_H_
 
 #include <atomic>
 #include <cstdint>
@@ -211,4 +211,4 @@ class SpscRing {
 }  // namespace internal
 }  // namespace weft
 
-#endif  // WEFT_RUNTIME_SPSC_RING_H_
+#endif  // WEFT_RUNTIME_INTERNAL_SPSC_RING_H_

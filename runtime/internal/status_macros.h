@@ -1,7 +1,7 @@
 // Status helpers: the one place WEFT_RETURN_IF_ERROR / WEFT_ASSIGN_OR_RETURN
 // are defined (our Abseil, 20220623, has no ABSL_RETURN_IF_ERROR yet).
-#ifndef WEFT_RUNTIME_STATUS_MACROS_H_
-#define WEFT_RUNTIME_STATUS_MACROS_H_
+#ifndef WEFT_RUNTIME_INTERNAL_STATUS_MACROS_H_
+#define WEFT_RUNTIME_INTERNAL_STATUS_MACROS_H_
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -23,4 +23,4 @@
   if (!tmp.ok()) return std::move(tmp).status();    \
   lhs = std::move(tmp).value()
 
-#endif  // WEFT_RUNTIME_STATUS_MACROS_H_
+#endif  // WEFT_RUNTIME_INTERNAL_STATUS_MACROS_H_

@@ -1,10 +1,9 @@
 // Adaptive waiting: spin with a pause instruction, then yield, then sleep on
 // a 32-bit futex word in shared memory (so it works across processes).
 //
-//   SpinPolicy policy;
-//   bool ok = AdaptiveWait(policy, [&] { return ready(); },
-//                          /*sleep=*/[&] { ... advertise, re-check, FutexWait ... },
-//                          deadline);
+//   if (!SpinThenYield(policy, [&] { return ready(); })) {
+//     ... advertise, re-check, FutexWait(&word, seen, deadline) ...  // see slot.h
+//   }
 //
 // The sleeping side follows one protocol everywhere (worker doorbell, call
 // completion words): it advertises itself (a flag, seq_cst), re-checks its
@@ -16,8 +15,8 @@
 // makes no syscall.
 //
 // Thread safety: the functions are thread-safe.
-#ifndef WEFT_RUNTIME_WAIT_H_
-#define WEFT_RUNTIME_WAIT_H_
+#ifndef WEFT_RUNTIME_INTERNAL_WAIT_H_
+#define WEFT_RUNTIME_INTERNAL_WAIT_H_
 
 #include <atomic>
 #include <cstdint>
@@ -69,4 +68,4 @@ bool SpinThenYield(const SpinPolicy& policy, Done&& done) {
 }  // namespace internal
 }  // namespace weft
 
-#endif  // WEFT_RUNTIME_WAIT_H_
+#endif  // WEFT_RUNTIME_INTERNAL_WAIT_H_

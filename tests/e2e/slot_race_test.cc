@@ -22,7 +22,7 @@ class Pong final : public weft::Skeleton<Health> {
 
 // One thread pipelines more calls than its lane has slots, holding no
 // Response at all. When the lane is full, LaneHost::AcquireSlot
-// (runtime/host_core.cc) runs ReclaimFinished(), finds no call done yet, then
+// (runtime/internal/lane_host.cc) runs ReclaimFinished(), finds no call done yet, then
 // scans for an unfinished call to wait on. If the worker finishes the last
 // in-flight calls between those two scans, the scan finds none and the call
 // fails with ResourceExhausted "... held by live weft::Response objects",

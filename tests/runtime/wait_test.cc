@@ -52,13 +52,13 @@ void PingPong(const SpinPolicy& policy, uint32_t rounds) {
   EXPECT_EQ(pong.value.load(), rounds);
 }
 
-TEST(AdaptiveWait, PingPongWithoutSpinNeverLosesAWakeUp) {
+TEST(SpinThenSleep, PingPongWithoutSpinNeverLosesAWakeUp) {
   // No spinning: every hand-off goes through the sleep path, the one that
   // could lose a wake-up.
   PingPong(SpinPolicy{.spin_polls = 0, .yield_polls = 0}, 20'000);
 }
 
-TEST(AdaptiveWait, MixedSpinAndSleepPingPong) {
+TEST(SpinThenSleep, MixedSpinAndSleepPingPong) {
   PingPong(SpinPolicy{.spin_polls = 8, .yield_polls = 1}, 50'000);
 }
 
