@@ -6,6 +6,8 @@
 //
 // CallOptions is an aggregate whose first member is `timeout`, so designated
 // initializers work. Members may be added at the end; meanings do not change.
+//
+// Thread safety: plain values (thread-compatible); read once when the call starts.
 #ifndef WEFT_RUNTIME_CALL_OPTIONS_H_
 #define WEFT_RUNTIME_CALL_OPTIONS_H_
 

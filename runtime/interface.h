@@ -8,6 +8,8 @@
 // Example (from the quickstart schema):
 //   static_assert(weft::InterfaceTraits<quickstart::Math>::kMethods[2].abortable);
 //   static_assert(weft::InterfaceTraits<quickstart::Math>::kMethods[2].timeout_ms == 500);
+//
+// Thread safety: compile-time constants.
 #ifndef WEFT_RUNTIME_INTERFACE_H_
 #define WEFT_RUNTIME_INTERFACE_H_
 

@@ -1,5 +1,13 @@
 // PoolOptions: how a weft::Pool is built. Validated by Pool::Create, which
 // returns InvalidArgument naming the bad field.
+//
+//   weft::PoolOptions options;
+//   options.workers = 4;
+//   options.balancer = weft::BalancerKind::kLeastBusy;
+//   options.default_timeout = absl::Milliseconds(50);
+//   auto pool = weft::Pool<quickstart::Math>::Create(options, factory);
+//
+// Thread safety: plain values (thread-compatible); the pool copies them.
 #ifndef WEFT_RUNTIME_POOL_OPTIONS_H_
 #define WEFT_RUNTIME_POOL_OPTIONS_H_
 

@@ -1,4 +1,15 @@
-// Live statistics of a pool, read from the workers' regions.
+// PoolStats: live statistics of a pool, read from the workers' regions.
+//
+//   weft::PoolStats stats = pool->Stats();
+//   for (const weft::WorkerStats& w : stats.workers) {
+//     std::cout << w.pid << " " << w.calls_served << (w.up ? " up" : " down") << "\n";
+//   }
+//
+// A snapshot: each counter is read once, relaxed, so counters of different
+// workers (or of one worker) are not from one instant.
+//
+// Thread safety: plain values (thread-compatible); Pool::Stats() itself may
+// be called from any thread at any time.
 #ifndef WEFT_RUNTIME_STATS_H_
 #define WEFT_RUNTIME_STATS_H_
 

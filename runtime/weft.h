@@ -1,4 +1,10 @@
-// weft's public API in one include. Generated *.weft.h files include this.
+// weft's public API in one include. Generated *.weft.h files include this,
+// so a user normally includes only their schema's header:
+//
+//   #include "examples/quickstart/math.weft.h"   // Stub, Skeleton, Pool, ...
+//
+// Everything here is public; what lives under runtime/internal/ is not, and
+// none of these headers includes it. docs/architecture.md maps the code.
 #ifndef WEFT_RUNTIME_WEFT_H_
 #define WEFT_RUNTIME_WEFT_H_
 

@@ -10,6 +10,9 @@
 // Impl::OnStart(), answers Ready, and serves until the pool stops it. It
 // exits when the host dies (control-socket EOF, and PR_SET_PDEATHSIG).
 // Run by hand, the binary says what it is and exits with status 2.
+//
+// Thread safety: the worker serves from one thread; the skeleton is only
+// ever called from it (see skeleton.h).
 #ifndef WEFT_RUNTIME_WORKER_MAIN_H_
 #define WEFT_RUNTIME_WORKER_MAIN_H_
 

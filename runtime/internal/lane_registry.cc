@@ -8,7 +8,6 @@ namespace weft {
 namespace internal {
 namespace {
 
-// Relaxed: only uniqueness matters.
 std::atomic<uint64_t> next_registry_uid{1};
 
 }  // namespace
@@ -46,6 +45,7 @@ std::shared_ptr<LaneRegistry> LaneRegistry::Create(uint32_t lanes) {
 
 LaneRegistry::LaneRegistry(uint32_t lanes)
     : count_(lanes),
+      // Relaxed: only uniqueness matters.
       uid_(next_registry_uid.fetch_add(1, std::memory_order_relaxed)),
       lanes_(new LaneFlags[lanes]) {
   MutexLock lock(&mutex_);

@@ -185,7 +185,8 @@ PoolStats PoolCore::Stats() const {
   for (const auto& worker : workers_) {
     const RegionHeader* header = worker->region.header();
     WorkerStats w;
-    // Relaxed: counters and flags for display.
+    // Relaxed (these five): counters and flags for display; no data is read
+    // through them.
     w.calls_served = header->calls_served.load(std::memory_order_relaxed);
     w.sleeps = header->sleeps.load(std::memory_order_relaxed);
     w.sleeping = header->worker_sleeping.load(std::memory_order_relaxed) != 0;
@@ -202,7 +203,7 @@ PoolStats PoolCore::Stats() const {
     // store of worker_pid.
     w.up = supervisor_ != nullptr
                ? w.pid != 0 && header->worker_pid.load(std::memory_order_acquire) == w.pid
-               : worker->status.up.load(std::memory_order_relaxed);
+               : worker->status.up.load(std::memory_order_relaxed);  // relaxed: display
     // Relaxed: display only.
     w.failed = worker->status.failed.load(std::memory_order_relaxed);
     w.last_exit = const_cast<WorkerStatus&>(worker->status).get_last_exit();
