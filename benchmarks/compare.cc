@@ -40,11 +40,14 @@
 #include <string>
 #include <vector>
 
-#include "benchmarks/json.h"
+#include "nlohmann/json.hpp"
 
 extern char** environ;
 
 namespace {
+
+// Ordered: summary.json keeps its keys in the order they are written.
+using Json = nlohmann::ordered_json;
 
 const std::vector<std::string> kSuites = {"floor", "weft", "baselines", "iceoryx"};
 
@@ -103,11 +106,18 @@ bool MakeDirs(const std::string& path) {
   return true;
 }
 
-std::string ReadFile(const std::string& path) {
+// The JSON in `path`; a discarded value when the file is missing or is not
+// JSON.
+Json ReadJson(const std::string& path) {
   std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return Json::parse(in, /*cb=*/nullptr, /*allow_exceptions=*/false);
+}
+
+// The number `object[key]`, if it is one.
+std::optional<double> Number(const Json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
 }
 
 double NowSeconds() {
@@ -188,11 +198,13 @@ std::string Format(std::optional<double> v, const char* unit = "") {
   return buf;
 }
 
-std::string JsonNumber(std::optional<double> v) {
-  if (!v || !std::isfinite(*v)) return "null";
+// `v` rounded to 6 significant digits (what the report can claim), null when
+// missing or not finite.
+Json JsonNumber(std::optional<double> v) {
+  if (!v || !std::isfinite(*v)) return nullptr;
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.6g", *v);
-  return buf;
+  return std::strtod(buf, nullptr);
 }
 
 struct Series {
@@ -244,7 +256,9 @@ std::string PayloadSvg(const std::map<std::string, Row>& rows) {
   }
   const double x0 = std::floor(std::log10(min_b)), x1 = std::ceil(std::log10(max_b));
   const double y0 = std::floor(std::log10(min_ns)), y1 = std::ceil(std::log10(max_ns));
-  auto px = [&](double b) { return L + (std::log10(b) - x0) / std::max(1.0, x1 - x0) * (W - L - R); };
+  auto px = [&](double b) {
+    return L + (std::log10(b) - x0) / std::max(1.0, x1 - x0) * (W - L - R);
+  };
   auto py = [&](double ns) {
     return H - B - (std::log10(ns) - y0) / std::max(1.0, y1 - y0) * (H - T - B);
   };
@@ -303,8 +317,8 @@ std::string PayloadSvg(const std::map<std::string, Row>& rows) {
     }
     svg << "<line x1=\"" << W - R + 12 << "\" y1=\"" << legend_y << "\" x2=\"" << W - R + 36
         << "\" y2=\"" << legend_y << "\" stroke=\"" << series.color
-        << "\" stroke-width=\"2\"/>\n<text x=\"" << W - R + 42 << "\" y=\"" << legend_y + 4
-        << "\">" << series.label << "</text>\n";
+        << "\" stroke-width=\"2\"/>\n<text x=\"" << W - R + 42 << "\" y=\"" << legend_y + 4 << "\">"
+        << series.label << "</text>\n";
     legend_y += 20;
   }
   svg << "</svg>\n";
@@ -357,7 +371,8 @@ std::string Describe(const std::string& name) {
   auto it = kWhat.find(name);
   if (it != kWhat.end()) return it->second;
   for (const Series& s : kPayloadSeries) {
-    if (name.rfind(s.prefix + "/", 0) == 0) return s.label + ", " + name.substr(s.prefix.size() + 1) + " B";
+    if (name.rfind(s.prefix + "/", 0) == 0)
+      return s.label + ", " + name.substr(s.prefix.size() + 1) + " B";
   }
   return "";
 }
@@ -425,40 +440,45 @@ int main(int argc, char** argv) {
   for (int rep = 1; rep <= flags.reps; ++rep) {
     for (const std::string& suite : kSuites) {
       const std::string stem = raw + "/" + suite + ".rep" + std::to_string(rep);
-      std::vector<std::string> args = {binaries[suite],
-                                       "--host_cpu=" + std::to_string(flags.host_cpu),
-                                       "--worker_cpu=" + std::to_string(flags.worker_cpu),
-                                       "--benchmark_out=" + stem + ".json",
-                                       "--benchmark_out_format=json"};
+      std::vector<std::string> args = {
+          binaries[suite], "--host_cpu=" + std::to_string(flags.host_cpu),
+          "--worker_cpu=" + std::to_string(flags.worker_cpu), "--benchmark_out=" + stem + ".json",
+          "--benchmark_out_format=json"};
       if (flags.smoke) args.push_back("--smoke");
       if (flags.quick) args.push_back("--quick");
       const double t0 = NowSeconds();
       const int status = Run(args, stem + ".log");
-      std::printf("  rep %d/%d %-10s %s (%.1f s)\n", rep, flags.reps, suite.c_str(),
-                  status == 0 ? "ok" : ("FAILED, exit " + std::to_string(status) + ", see " +
-                                        stem + ".log")
-                                           .c_str(),
-                  NowSeconds() - t0);
+      std::printf(
+          "  rep %d/%d %-10s %s (%.1f s)\n", rep, flags.reps, suite.c_str(),
+          status == 0
+              ? "ok"
+              : ("FAILED, exit " + std::to_string(status) + ", see " + stem + ".log").c_str(),
+          NowSeconds() - t0);
       std::fflush(stdout);
       if (status != 0) failures.push_back(suite + " rep " + std::to_string(rep));
-      std::optional<json::Value> doc = json::Parse(ReadFile(stem + ".json"));
-      if (!doc) {
+      const Json doc = ReadJson(stem + ".json");
+      if (!doc.is_object()) {  // also when discarded: missing or malformed
         failures.push_back(suite + " rep " + std::to_string(rep) + ": no JSON output");
         continue;
       }
-      for (const json::Value& b : (*doc)["benchmarks"].array) {
-        if (b["run_type"].string == "aggregate") continue;
-        const std::string name = BaseName(b["name"].string);
-        if (!rows.count(name)) order.push_back(name);
-        Row& row = rows[name];
-        ++row.runs;
-        if (b["error_occurred"].boolean) {
-          row.error = b["error_message"].string;
-          continue;
+      try {
+        for (const Json& b : doc.value("benchmarks", Json::array())) {
+          if (b.value("run_type", "") == "aggregate") continue;
+          const std::string name = BaseName(b.value("name", ""));
+          if (!rows.count(name)) order.push_back(name);
+          Row& row = rows[name];
+          ++row.runs;
+          if (b.value("error_occurred", false)) {
+            row.error = b.value("error_message", "");
+            continue;
+          }
+          if (auto v = Number(b, "p50_ns")) row.p50.push_back(*v);
+          if (auto v = Number(b, "p99_ns")) row.p99.push_back(*v);
+          if (auto v = Number(b, "calls_per_s")) row.calls_per_s.push_back(*v);
         }
-        if (b.has("p50_ns")) row.p50.push_back(b["p50_ns"].number);
-        if (b.has("p99_ns")) row.p99.push_back(b["p99_ns"].number);
-        if (b.has("calls_per_s")) row.calls_per_s.push_back(b["calls_per_s"].number);
+      } catch (const Json::exception& e) {  // a field of an unexpected type
+        failures.push_back(suite + " rep " + std::to_string(rep) +
+                           ": unexpected JSON output: " + e.what());
       }
     }
   }
@@ -517,8 +537,8 @@ int main(int argc, char** argv) {
   for (const Ratio& r : kRatios) {
     const std::optional<double>& v = ratio_values[r.key];
     md << "| `" << r.key << "` | "
-       << (v ? (r.denominator.empty() ? Format(v, "rate") : Format(v)) : "null") << " | "
-       << r.goal << " | " << r.meaning;
+       << (v ? (r.denominator.empty() ? Format(v, "rate") : Format(v)) : "null") << " | " << r.goal
+       << " | " << r.meaning;
     if (missing.count(r.key)) md << " — **missing**: " << missing[r.key];
     md << " |\n";
   }
@@ -553,43 +573,36 @@ int main(int argc, char** argv) {
   }
 
   // summary.json
-  std::ostringstream js;
-  js << "{\n  \"mode\": " << json::Quote(mode) << ",\n  \"repetitions\": " << flags.reps
-     << ",\n  \"machine\": {\"cpu_model\": " << json::Quote(CpuModel())
-     << ", \"online_cpus\": " << cpus << ", \"load_average_at_start\": " << JsonNumber(load[0])
-     << "},\n  \"pinning\": {\"host_cpu\": " << flags.host_cpu
-     << ", \"worker_cpu\": " << flags.worker_cpu << ", \"how\": " << json::Quote(pinning)
-     << "},\n  \"date\": " << json::Quote(date) << ",\n  \"ratios\": {\n";
-  for (size_t i = 0; i < kRatios.size(); ++i) {
-    js << "    " << json::Quote(kRatios[i].key) << ": " << JsonNumber(ratio_values[kRatios[i].key])
-       << (i + 1 < kRatios.size() ? ",\n" : "\n");
-  }
-  js << "  },\n  \"missing\": {";
-  bool first = true;
-  for (const auto& [key, why] : missing) {
-    js << (first ? "\n" : ",\n") << "    " << json::Quote(key) << ": " << json::Quote(why);
-    first = false;
-  }
-  js << (first ? "},\n" : "\n  },\n") << "  \"benchmarks\": {";
-  first = true;
+  Json js;
+  js["mode"] = mode;
+  js["repetitions"] = flags.reps;
+  js["machine"] = {{"cpu_model", CpuModel()},
+                   {"online_cpus", cpus},
+                   {"load_average_at_start", JsonNumber(load[0])}};
+  js["pinning"] = {
+      {"host_cpu", flags.host_cpu}, {"worker_cpu", flags.worker_cpu}, {"how", pinning}};
+  js["date"] = date;
+  Json& ratios = js["ratios"] = Json::object();
+  for (const Ratio& r : kRatios) ratios[r.key] = JsonNumber(ratio_values[r.key]);
+  Json& missing_json = js["missing"] = Json::object();
+  for (const auto& [key, why] : missing) missing_json[key] = why;
+  Json& benchmarks = js["benchmarks"] = Json::object();
   for (const std::string& name : order) {
     const Row& row = rows[name];
-    js << (first ? "\n" : ",\n") << "    " << json::Quote(name) << ": {\"p50_ns\": "
-       << JsonNumber(Median(row.p50)) << ", \"p99_ns\": " << JsonNumber(Median(row.p99))
-       << ", \"calls_per_s\": " << JsonNumber(Median(row.calls_per_s))
-       << ", \"repetitions\": " << row.p50.size();
-    if (row.p50.empty() && !row.error.empty()) js << ", \"error\": " << json::Quote(row.error);
-    js << "}";
-    first = false;
+    Json& b = benchmarks[name];
+    b["p50_ns"] = JsonNumber(Median(row.p50));
+    b["p99_ns"] = JsonNumber(Median(row.p99));
+    b["calls_per_s"] = JsonNumber(Median(row.calls_per_s));
+    b["repetitions"] = row.p50.size();
+    if (row.p50.empty() && !row.error.empty()) b["error"] = row.error;
   }
-  js << "\n  },\n  \"failures\": [";
-  for (size_t i = 0; i < failures.size(); ++i) {
-    js << (i ? ", " : "") << json::Quote(failures[i]);
-  }
-  js << "]\n}\n";
+  js["failures"] = failures;
 
   std::ofstream(flags.out + "/summary.md") << md.str();
-  std::ofstream(flags.out + "/summary.json") << js.str();
+  // Invalid UTF-8 (say, in the CPU model) becomes U+FFFD rather than an
+  // exception.
+  std::ofstream(flags.out + "/summary.json")
+      << js.dump(2, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace) << "\n";
   std::ofstream(flags.out + "/payload.svg") << PayloadSvg(rows);
 
   std::printf("\n%s\nwrote %s/summary.md, summary.json, payload.svg, raw/ (%.0f s)\n",
