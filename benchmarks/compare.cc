@@ -40,7 +40,23 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "nlohmann/json.hpp"
+
+ABSL_FLAG(bool, quick, false, "shorter runs: 3 repetitions, fewer payload sizes");
+ABSL_FLAG(bool, smoke, false,
+          "one repetition of every suite, a handful of iterations per benchmark; for "
+          "benchmarks:smoke_test");
+ABSL_FLAG(int, reps, 0,
+          "interleaved repetitions of every suite; 0: 5, 3 with --quick, 1 with --smoke");
+ABSL_FLAG(std::string, out, "bench-results",
+          "the report's directory; a relative one is taken from the directory Bazel was started "
+          "in");
+ABSL_FLAG(int, host_cpu, 0, "the CPU of the host thread(s), passed to every suite; -1: not pinned");
+ABSL_FLAG(int, worker_cpu, 1,
+          "the CPU of the worker thread or server process, passed to every suite; -1: not pinned");
 
 extern char** environ;
 
@@ -51,11 +67,12 @@ using Json = nlohmann::ordered_json;
 
 const std::vector<std::string> kSuites = {"floor", "weft", "baselines", "iceoryx"};
 
+// The flags' values (reps and out as resolved in main).
 struct Flags {
   bool quick = false;
   bool smoke = false;
   int reps = 0;
-  std::string out = "bench-results";
+  std::string out;
   int host_cpu = 0;
   int worker_cpu = 1;
   std::string argv0;
@@ -380,30 +397,23 @@ std::string Describe(const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "runs the benchmark suites interleaved and writes the report:\n\n"
+      "  tools/bazel run -c opt //benchmarks:compare -- [--quick | --smoke] [--out=DIR]\n"
+      "      [--reps=N] [--host_cpu=0] [--worker_cpu=1]");
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::fprintf(stderr, "compare: unexpected argument %s (see --help)\n", positional[1]);
+    return 2;
+  }
   Flags flags;
   flags.argv0 = argv[0];
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--quick") {
-      flags.quick = true;
-    } else if (a == "--smoke") {
-      flags.smoke = true;
-    } else if (a.rfind("--out=", 0) == 0) {
-      flags.out = a.substr(6);
-    } else if (a.rfind("--reps=", 0) == 0) {
-      flags.reps = std::atoi(a.c_str() + 7);
-    } else if (a.rfind("--host_cpu=", 0) == 0) {
-      flags.host_cpu = std::atoi(a.c_str() + 11);
-    } else if (a.rfind("--worker_cpu=", 0) == 0) {
-      flags.worker_cpu = std::atoi(a.c_str() + 13);
-    } else {
-      std::fprintf(stderr,
-                   "usage: compare [--quick | --smoke] [--out=DIR] [--reps=N] [--host_cpu=N] "
-                   "[--worker_cpu=N]\nunknown argument: %s\n",
-                   a.c_str());
-      return 2;
-    }
-  }
+  flags.quick = absl::GetFlag(FLAGS_quick);
+  flags.smoke = absl::GetFlag(FLAGS_smoke);
+  flags.reps = absl::GetFlag(FLAGS_reps);
+  flags.out = absl::GetFlag(FLAGS_out);
+  flags.host_cpu = absl::GetFlag(FLAGS_host_cpu);
+  flags.worker_cpu = absl::GetFlag(FLAGS_worker_cpu);
   if (flags.reps <= 0) flags.reps = flags.smoke ? 1 : flags.quick ? 3 : 5;
   if (flags.out.empty() || flags.out[0] != '/') {
     const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
