@@ -34,6 +34,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -44,6 +45,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "nlohmann/json.hpp"
+#include "tools/cpp/runfiles/runfiles.h"
 
 ABSL_FLAG(bool, quick, false, "shorter runs: 3 repetitions, fewer payload sizes");
 ABSL_FLAG(bool, smoke, false,
@@ -62,6 +64,8 @@ extern char** environ;
 
 namespace {
 
+using bazel::tools::cpp::runfiles::Runfiles;
+
 // Ordered: summary.json keeps its keys in the order they are written.
 using Json = nlohmann::ordered_json;
 
@@ -75,7 +79,6 @@ struct Flags {
   std::string out;
   int host_cpu = 0;
   int worker_cpu = 1;
-  std::string argv0;
 };
 
 struct Row {
@@ -91,23 +94,10 @@ std::optional<double> Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-bool Executable(const std::string& p) { return access(p.c_str(), X_OK) == 0; }
-
-std::string FindSuite(const Flags& flags, const std::string& suite) {
-  const std::string rel = "benchmarks/" + suite + "_benchmark";
-  std::vector<std::string> candidates;
-  for (const char* env : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    if (const char* d = std::getenv(env)) candidates.push_back(std::string(d) + "/weft/" + rel);
-  }
-  candidates.push_back(flags.argv0 + ".runfiles/weft/" + rel);
-  const size_t slash = flags.argv0.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : flags.argv0.substr(0, slash);
-  candidates.push_back(dir + "/" + suite + "_benchmark");
-  candidates.push_back(rel);
-  for (const std::string& c : candidates) {
-    if (Executable(c)) return c;
-  }
-  return "";
+// The suite's binary in compare's runfiles; empty if it is not there.
+std::string FindSuite(const Runfiles& runfiles, const std::string& suite) {
+  const std::string path = runfiles.Rlocation("weft/benchmarks/" + suite + "_benchmark");
+  return !path.empty() && access(path.c_str(), X_OK) == 0 ? path : "";
 }
 
 bool MakeDirs(const std::string& path) {
@@ -407,7 +397,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   Flags flags;
-  flags.argv0 = argv[0];
   flags.quick = absl::GetFlag(FLAGS_quick);
   flags.smoke = absl::GetFlag(FLAGS_smoke);
   flags.reps = absl::GetFlag(FLAGS_reps);
@@ -425,15 +414,24 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  std::string runfiles_error;
+  const std::unique_ptr<Runfiles> runfiles(Runfiles::Create(argv[0], &runfiles_error));
+  if (runfiles == nullptr) {
+    std::fprintf(stderr, "compare: %s\n", runfiles_error.c_str());
+    return 2;
+  }
   std::map<std::string, std::string> binaries;
   for (const std::string& suite : kSuites) {
-    binaries[suite] = FindSuite(flags, suite);
+    binaries[suite] = FindSuite(*runfiles, suite);
     if (binaries[suite].empty()) {
-      std::fprintf(stderr, "compare: %s_benchmark not found next to %s or in its runfiles\n",
-                   suite.c_str(), argv[0]);
+      std::fprintf(stderr, "compare: %s_benchmark not found in the runfiles of %s\n", suite.c_str(),
+                   argv[0]);
       return 2;
     }
   }
+  // The suites look up their own runfiles (bench_worker) in compare's: their
+  // binaries are in it, their runfiles trees are not.
+  for (const auto& [name, value] : runfiles->EnvVars()) setenv(name.c_str(), value.c_str(), 1);
 
   double load[3] = {0, 0, 0};
   getloadavg(load, 3);

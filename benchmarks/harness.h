@@ -120,8 +120,10 @@ inline void CpuRelax() { __builtin_ia32_pause(); }
 void FutexWait(std::atomic<uint32_t>* word, uint32_t expected);
 void FutexWake(std::atomic<uint32_t>* word);
 
-// The path of a runfile (e.g. "benchmarks/bench_worker") next to this
-// binary or in its runfiles tree; empty if not found.
+// The absolute path of the executable runfile `path` (a runfiles path such
+// as "weft/benchmarks/bench_worker"), found with Bazel's runfiles library
+// from options.argv0 or RUNFILES_DIR / RUNFILES_MANIFEST_FILE; empty if it
+// is not there.
 std::string FindRunfile(const Options& options, const std::string& path);
 
 }  // namespace weft_bench

@@ -43,8 +43,10 @@ absl::StatusOr<BenchPool> ThreadPool(const Options& options) {
 // Process workers: bench_worker, started by the pool (the one-argument
 // Create: the worker binary makes its own skeleton).
 absl::StatusOr<BenchPool> ProcessPool(const Options& options) {
-  const std::string worker = FindRunfile(options, "benchmarks/bench_worker");
-  if (worker.empty()) return absl::NotFoundError("benchmarks/bench_worker not found in runfiles");
+  const std::string worker = FindRunfile(options, "weft/benchmarks/bench_worker");
+  if (worker.empty()) {
+    return absl::NotFoundError("weft/benchmarks/bench_worker not found in the runfiles");
+  }
   setenv(kWorkerCpuEnv, std::to_string(options.worker_cpu).c_str(), 1);
   weft::PoolOptions pool_options;
   pool_options.workers = 1;
