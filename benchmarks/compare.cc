@@ -23,7 +23,6 @@
 // ran without a failed benchmark (skipped rows are not failures).
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -39,6 +39,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -98,19 +99,6 @@ std::optional<double> Median(std::vector<double> v) {
 std::string FindSuite(const Runfiles& runfiles, const std::string& suite) {
   const std::string path = runfiles.Rlocation("weft/benchmarks/" + suite + "_benchmark");
   return !path.empty() && access(path.c_str(), X_OK) == 0 ? path : "";
-}
-
-bool MakeDirs(const std::string& path) {
-  std::string partial;
-  std::stringstream ss(path);
-  std::string part;
-  if (!path.empty() && path[0] == '/') partial = "/";
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    partial += part + "/";
-    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) return false;
-  }
-  return true;
 }
 
 // The JSON in `path`; a discarded value when the file is missing or is not
@@ -409,8 +397,11 @@ int main(int argc, char** argv) {
     if (cwd != nullptr) flags.out = std::string(cwd) + "/" + flags.out;
   }
   const std::string raw = flags.out + "/raw";
-  if (!MakeDirs(raw)) {
-    std::fprintf(stderr, "compare: cannot create %s\n", raw.c_str());
+  std::error_code dir_error;
+  std::filesystem::create_directories(raw, dir_error);
+  if (dir_error) {
+    std::fprintf(stderr, "compare: cannot create %s: %s\n", raw.c_str(),
+                 dir_error.message().c_str());
     return 2;
   }
 
