@@ -11,7 +11,11 @@
 //   raw/<suite>.rep<N>.log   the suite's console output
 //   summary.md               p50 / p99 round trip, calls/s and ratios
 //   summary.json             the same numbers, and `ratios` (below)
-//   payload.svg              p50 round trip against payload size, log-log
+//   payload.svg              p50 round trip against payload size, log-log,
+//                            drawn by gnuplot (--gnuplot) from
+//                            raw/payload.dat with raw/payload.gp (its
+//                            output in raw/gnuplot.log); without gnuplot
+//                            summary.md says the plot was skipped
 //
 // Each benchmark's p50, p99 and calls/s in the report are the medians over
 // the repetitions of what the benchmark measured (per-call percentiles, see
@@ -27,9 +31,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +64,8 @@ ABSL_FLAG(std::string, out, "bench-results",
           "the report's directory; a relative one is taken from the directory Bazel was started "
           "in");
 ABSL_FLAG(int, host_cpu, 0, "the CPU of the host thread(s), passed to every suite; -1: not pinned");
+ABSL_FLAG(std::string, gnuplot, "gnuplot",
+          "the gnuplot that draws payload.svg (searched in PATH; Debian: gnuplot-nox)");
 ABSL_FLAG(int, worker_cpu, 1,
           "the CPU of the worker thread or server process, passed to every suite; -1: not pinned");
 
@@ -121,9 +129,10 @@ double NowSeconds() {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
-// Runs `argv` with stdout and stderr to `log`; returns the exit status
-// (128 + signal when killed, -1 when it could not start).
-int Run(const std::vector<std::string>& argv, const std::string& log) {
+// Runs `argv` (argv[0] searched in PATH unless it has a '/') with stdout and
+// stderr to `log`; returns the exit status (128 + signal when killed, -1
+// when it could not start, with the reason in *spawn_error if given).
+int Run(const std::vector<std::string>& argv, const std::string& log, int* spawn_error = nullptr) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -132,8 +141,9 @@ int Run(const std::vector<std::string>& argv, const std::string& log) {
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid;
-  const int err = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  const int err = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  if (spawn_error != nullptr) *spawn_error = err;
   if (err != 0) return -1;
   int status = 0;
   waitpid(pid, &status, 0);
@@ -216,108 +226,118 @@ const std::vector<Series> kPayloadSeries = {
     {"Cap'n Proto RPC (socketpair)", "BM_CapnpRpcPayload", "#9467bd"},
 };
 
-std::string PayloadSvg(const std::map<std::string, Row>& rows) {
+// `s` as a gnuplot double-quoted string.
+std::string GnuplotQuote(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+// 64 -> "64 B", 4096 -> "4 KiB", 16777216 -> "16 MiB".
+std::string BytesLabel(int64_t bytes) {
+  if (bytes >= (1 << 20) && bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= (1 << 10) && bytes % (1 << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " B";
+}
+
+struct PlotResult {
+  bool written = false;
+  std::string note;  // why not, for summary.md
+};
+
+// Draws `out`/payload.svg with gnuplot: p50 round trip against payload size,
+// log-log, one line per series that ran. The data and the script stay in
+// `raw` (payload.dat, payload.gp), gnuplot's output in raw/gnuplot.log.
+PlotResult PlotPayload(const std::map<std::string, Row>& rows, const std::string& out,
+                       const std::string& raw, const std::string& gnuplot,
+                       const std::string& subtitle) {
+  const std::string svg = out + "/payload.svg";
+  std::error_code ignored;
+  std::filesystem::remove(svg, ignored);  // never leave an old run's plot
+
   struct Point {
-    double bytes, ns;
+    int64_t bytes;
+    double us;
   };
-  std::vector<std::vector<Point>> points(kPayloadSeries.size());
-  double min_b = 1e30, max_b = 0, min_ns = 1e30, max_ns = 0;
-  for (size_t s = 0; s < kPayloadSeries.size(); ++s) {
+  std::ostringstream data;
+  std::vector<std::string> plots;  // one gnuplot plot element per series
+  std::set<int64_t> sizes;
+  for (const Series& series : kPayloadSeries) {
+    std::vector<Point> points;
+    const std::string prefix = series.prefix + "/";
     for (const auto& [name, row] : rows) {
-      const std::string prefix = kPayloadSeries[s].prefix + "/";
       if (name.rfind(prefix, 0) != 0) continue;
       const std::optional<double> p50 = Median(row.p50);
       if (!p50 || *p50 <= 0) continue;
-      const double bytes = std::atof(name.c_str() + prefix.size());
-      points[s].push_back({bytes, *p50});
-      min_b = std::min(min_b, bytes);
-      max_b = std::max(max_b, bytes);
-      min_ns = std::min(min_ns, *p50);
-      max_ns = std::max(max_ns, *p50);
+      points.push_back({std::atoll(name.c_str() + prefix.size()), *p50 / 1e3});
     }
-    std::sort(points[s].begin(), points[s].end(),
+    if (points.empty()) continue;
+    std::sort(points.begin(), points.end(),
               [](const Point& a, const Point& b) { return a.bytes < b.bytes; });
-  }
-  const int W = 760, H = 480, L = 80, R = 230, T = 40, B = 60;
-  std::ostringstream svg;
-  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-      << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      << "<text x=\"" << L << "\" y=\"24\" font-size=\"15\">p50 round trip against payload size"
-      << " (checksum of a Data param)</text>\n";
-  if (max_b <= 0) {
-    svg << "<text x=\"" << L << "\" y=\"" << H / 2 << "\">no payload rows ran</text>\n</svg>\n";
-    return svg.str();
-  }
-  const double x0 = std::floor(std::log10(min_b)), x1 = std::ceil(std::log10(max_b));
-  const double y0 = std::floor(std::log10(min_ns)), y1 = std::ceil(std::log10(max_ns));
-  auto px = [&](double b) {
-    return L + (std::log10(b) - x0) / std::max(1.0, x1 - x0) * (W - L - R);
-  };
-  auto py = [&](double ns) {
-    return H - B - (std::log10(ns) - y0) / std::max(1.0, y1 - y0) * (H - T - B);
-  };
-  svg << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W - L - R << "\" height=\""
-      << H - T - B << "\" fill=\"none\" stroke=\"#444\"/>\n";
-  auto bytes_label = [](double e) {
-    const double b = std::pow(10.0, e);
-    char buf[32];
-    if (b >= 1e6) {
-      std::snprintf(buf, sizeof(buf), "%g MB", b / 1e6);
-    } else if (b >= 1e3) {
-      std::snprintf(buf, sizeof(buf), "%g kB", b / 1e3);
-    } else {
-      std::snprintf(buf, sizeof(buf), "%g B", b);
+    // Blocks two blank lines apart: gnuplot's `index`.
+    data << (plots.empty() ? "" : "\n\n") << "# " << series.label << "\n# bytes p50_us\n";
+    for (const Point& p : points) {
+      char line[64];
+      std::snprintf(line, sizeof(line), "%lld %.6g\n", static_cast<long long>(p.bytes), p.us);
+      data << line;
+      sizes.insert(p.bytes);
     }
-    return std::string(buf);
-  };
-  auto ns_label = [](double e) {
-    const double ns = std::pow(10.0, e);
-    char buf[32];
-    if (ns >= 1e6) {
-      std::snprintf(buf, sizeof(buf), "%g ms", ns / 1e6);
-    } else if (ns >= 1e3) {
-      std::snprintf(buf, sizeof(buf), "%g µs", ns / 1e3);
-    } else {
-      std::snprintf(buf, sizeof(buf), "%g ns", ns);
-    }
-    return std::string(buf);
-  };
-  for (double e = x0; e <= x1; e += 1) {
-    const double x = px(std::pow(10.0, e));
-    svg << "<line x1=\"" << x << "\" y1=\"" << T << "\" x2=\"" << x << "\" y2=\"" << H - B
-        << "\" stroke=\"#ddd\"/>\n<text x=\"" << x << "\" y=\"" << H - B + 18
-        << "\" text-anchor=\"middle\">" << bytes_label(e) << "</text>\n";
+    plots.push_back("index " + std::to_string(plots.size()) +
+                    " using 1:2 with linespoints lw 2 pt 7 ps 0.7 lc rgb " +
+                    GnuplotQuote(series.color) + " title " + GnuplotQuote(series.label));
   }
-  for (double e = y0; e <= y1; e += 1) {
-    const double y = py(std::pow(10.0, e));
-    svg << "<line x1=\"" << L << "\" y1=\"" << y << "\" x2=\"" << W - R << "\" y2=\"" << y
-        << "\" stroke=\"#ddd\"/>\n<text x=\"" << L - 6 << "\" y=\"" << y + 4
-        << "\" text-anchor=\"end\">" << ns_label(e) << "</text>\n";
+  if (plots.empty()) return {false, "plot skipped: no payload rows ran"};
+
+  const std::string dat = raw + "/payload.dat", script = raw + "/payload.gp";
+  std::ofstream(dat) << data.str();
+  std::ostringstream gp;
+  gp << "# Written by benchmarks/compare: p50 round trip against payload size.\n"
+     << "set encoding utf8\n"
+     << "set terminal svg size 900,560 noenhanced font \"sans-serif,13\" background rgb "
+        "\"white\"\n"
+     << "set output " << GnuplotQuote(svg) << "\n"
+     << "set title " << GnuplotQuote("p50 round trip against payload size\n" + subtitle) << "\n"
+     << "set xlabel \"payload: bytes of the Data param per call (log scale)\"\n"
+     << "set ylabel \"p50 round trip (µs, log scale)\"\n"
+     << "set logscale xy\n"
+     << "set format y \"%.10g\"\n"
+     << "set xtics (";
+  for (auto it = sizes.begin(); it != sizes.end(); ++it) {
+    gp << (it == sizes.begin() ? "" : ", ") << GnuplotQuote(BytesLabel(*it)) << " " << *it;
   }
-  svg << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 18
-      << "\" text-anchor=\"middle\">payload (bytes, log scale)</text>\n"
-      << "<text transform=\"translate(18," << (T + H - B) / 2
-      << ") rotate(-90)\" text-anchor=\"middle\">p50 round trip (log scale)</text>\n";
-  int legend_y = T + 10;
-  for (size_t s = 0; s < kPayloadSeries.size(); ++s) {
-    const Series& series = kPayloadSeries[s];
-    if (points[s].empty()) continue;
-    svg << "<polyline fill=\"none\" stroke=\"" << series.color << "\" stroke-width=\"2\" points=\"";
-    for (const Point& p : points[s]) svg << px(p.bytes) << "," << py(p.ns) << " ";
-    svg << "\"/>\n";
-    for (const Point& p : points[s]) {
-      svg << "<circle cx=\"" << px(p.bytes) << "\" cy=\"" << py(p.ns) << "\" r=\"3\" fill=\""
-          << series.color << "\"/>\n";
-    }
-    svg << "<line x1=\"" << W - R + 12 << "\" y1=\"" << legend_y << "\" x2=\"" << W - R + 36
-        << "\" y2=\"" << legend_y << "\" stroke=\"" << series.color
-        << "\" stroke-width=\"2\"/>\n<text x=\"" << W - R + 42 << "\" y=\"" << legend_y + 4 << "\">"
-        << series.label << "</text>\n";
-    legend_y += 20;
+  gp << ")\n"
+     << "set xrange [" << *sizes.begin() / 1.5 << ":" << *sizes.rbegin() * 1.5 << "]\n"
+     << "set grid xtics ytics mytics lc rgb \"#dddddd\" lw 1, lc rgb \"#f0f0f0\" lw 1\n"
+     << "set key top left box opaque spacing 1.2\n"
+     << "plot ";
+  for (size_t i = 0; i < plots.size(); ++i) {
+    gp << (i ? ", \\\n     " : "") << GnuplotQuote(dat) << " " << plots[i];
   }
-  svg << "</svg>\n";
-  return svg.str();
+  gp << "\n";
+  std::ofstream(script) << gp.str();
+
+  int spawn_error = 0;
+  const int status = Run({gnuplot, script}, raw + "/gnuplot.log", &spawn_error);
+  if (status == -1 && spawn_error == ENOENT) {
+    return {false, "plot skipped: gnuplot not found; install gnuplot-nox"};
+  }
+  if (status == -1) {
+    return {false, "plot skipped: cannot run " + gnuplot + ": " + std::strerror(spawn_error)};
+  }
+  std::error_code size_error;
+  if (status != 0 || std::filesystem::file_size(svg, size_error) == 0 || size_error) {
+    std::filesystem::remove(svg, ignored);
+    return {false, "plot failed: gnuplot exited with status " + std::to_string(status) +
+                       ", see raw/gnuplot.log"};
+  }
+  return {true, ""};
 }
 
 struct Ratio {
@@ -565,7 +585,16 @@ int main(int argc, char** argv) {
     md << " | " << Format(mine, "ns") << " | " << Format(Median(row.p99), "ns") << " | "
        << Format(Median(row.calls_per_s), "rate") << " | " << Format(vs) << " |\n";
   }
-  md << "\n![p50 round trip against payload size](payload.svg)\n";
+  const PlotResult plot =
+      PlotPayload(rows, flags.out, raw, absl::GetFlag(FLAGS_gnuplot),
+                  mode + " run, " + std::to_string(flags.reps) +
+                      (flags.reps == 1 ? " repetition, " : " repetitions, ") + date);
+  if (plot.written) {
+    md << "\n![p50 round trip against payload size](payload.svg)\n";
+  } else {
+    md << "\n" << plot.note << "\n";
+    std::fprintf(stderr, "compare: %s\n", plot.note.c_str());
+  }
   if (!failures.empty()) {
     md << "\n## Failures\n\n";
     for (const std::string& f : failures) md << "- " << f << "\n";
@@ -602,9 +631,8 @@ int main(int argc, char** argv) {
   // exception.
   std::ofstream(flags.out + "/summary.json")
       << js.dump(2, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace) << "\n";
-  std::ofstream(flags.out + "/payload.svg") << PayloadSvg(rows);
 
-  std::printf("\n%s\nwrote %s/summary.md, summary.json, payload.svg, raw/ (%.0f s)\n",
-              md.str().c_str(), flags.out.c_str(), elapsed);
+  std::printf("\n%s\nwrote %s/summary.md, summary.json, %sraw/ (%.0f s)\n", md.str().c_str(),
+              flags.out.c_str(), plot.written ? "payload.svg, " : "", elapsed);
   return failures.empty() ? 0 : 1;
 }
