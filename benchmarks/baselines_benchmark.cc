@@ -40,6 +40,7 @@
 #include "benchmarks/harness.h"
 #include "capnp/rpc-twoparty.h"
 #include "kj/async-io.h"
+#include "kj/io.h"
 
 namespace weft_bench {
 namespace {
@@ -120,9 +121,8 @@ void BM_CondvarPayload(benchmark::State& state, Options options) {
     const uint64_t t0 = Ticks();
     std::promise<uint64_t> promise;
     std::future<uint64_t> future = promise.get_future();
-    pool.Submit([&promise, &payload] {
-      promise.set_value(Checksum(payload.data(), payload.size()));
-    });
+    pool.Submit(
+        [&promise, &payload] { promise.set_value(Checksum(payload.data(), payload.size())); });
     if (future.get() != expected) return Fail(state, "wrong checksum");
     rec.Add(Ticks() - t0);
   }
@@ -223,9 +223,7 @@ void FutexHandOff(benchmark::State& state, const Options& options, bool host_sle
   if (!pinned) Fail(state, "could not pin the worker thread");
 }
 
-void BM_FutexWake(benchmark::State& state, Options options) {
-  FutexHandOff(state, options, false);
-}
+void BM_FutexWake(benchmark::State& state, Options options) { FutexHandOff(state, options, false); }
 void BM_FutexPingPong(benchmark::State& state, Options options) {
   FutexHandOff(state, options, true);
 }
@@ -252,15 +250,16 @@ capnp::ReaderOptions LargeMessages() {
   return o;
 }
 
-// Forks the RPC server on `fd`; returns its pid.
-pid_t ForkRpcServer(int fd, int other_fd, int cpu) {
+// Forks the RPC server on `server_end` (the child closes its copy of
+// `host_end`); returns its pid.
+pid_t ForkRpcServer(kj::AutoCloseFd& server_end, kj::AutoCloseFd& host_end, int cpu) {
   const pid_t pid = fork();
   if (pid != 0) return pid;
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  close(other_fd);
+  host_end = nullptr;
   if (!PinThisThread(cpu)) _exit(3);
   kj::AsyncIoContext io = kj::setupAsyncIo();
-  kj::Own<kj::AsyncIoStream> stream = io.lowLevelProvider->wrapSocketFd(fd);
+  kj::Own<kj::AsyncIoStream> stream = io.lowLevelProvider->wrapSocketFd(kj::mv(server_end));
   capnp::TwoPartyVatNetwork network(*stream, capnp::rpc::twoparty::Side::SERVER, LargeMessages());
   auto server = capnp::makeRpcServer(network, kj::heap<BenchServer>());
   network.onDisconnect().wait(io.waitScope);
@@ -270,14 +269,17 @@ pid_t ForkRpcServer(int fd, int other_fd, int cpu) {
 template <typename Body>
 void WithRpcClient(benchmark::State& state, const Options& options, Body&& body) {
   int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return Fail(state, "socketpair");
-  const pid_t server = ForkRpcServer(fds[1], fds[0], options.worker_cpu);
-  close(fds[1]);
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return Fail(state, "socketpair");
+  }
+  kj::AutoCloseFd host_end(fds[0]), server_end(fds[1]);
+  const pid_t server = ForkRpcServer(server_end, host_end, options.worker_cpu);
+  server_end = nullptr;
   {
     kj::AsyncIoContext io = kj::setupAsyncIo();
-    kj::Own<kj::AsyncIoStream> stream = io.lowLevelProvider->wrapSocketFd(fds[0]);
-    capnp::TwoPartyVatNetwork network(*stream, capnp::rpc::twoparty::Side::CLIENT,
-                                      LargeMessages());
+    // The stream owns the socket: when it goes, the server sees EOF and exits.
+    kj::Own<kj::AsyncIoStream> stream = io.lowLevelProvider->wrapSocketFd(kj::mv(host_end));
+    capnp::TwoPartyVatNetwork network(*stream, capnp::rpc::twoparty::Side::CLIENT, LargeMessages());
     auto rpc = capnp::makeRpcClient(network);
     capnp::word scratch[4]{};
     capnp::MallocMessageBuilder message(scratch);
@@ -290,7 +292,6 @@ void WithRpcClient(benchmark::State& state, const Options& options, Body&& body)
       Fail(state, std::string("capnp: ") + e.getDescription().cStr());
     }
   }
-  close(fds[0]);  // the server sees EOF and exits
   int status = 0;
   waitpid(server, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) Fail(state, "the RPC server failed");
@@ -343,6 +344,15 @@ void BM_CapnpRpcPayload(benchmark::State& state, Options options) {
 // ---------------------------------------------------------------------------
 // Pipe ping-pong with a forked process.
 
+// A pipe (O_CLOEXEC); false on failure.
+bool MakePipe(kj::AutoCloseFd& read_end, kj::AutoCloseFd& write_end) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return false;
+  read_end = kj::AutoCloseFd(fds[0]);
+  write_end = kj::AutoCloseFd(fds[1]);
+  return true;
+}
+
 bool ReadFull(int fd, void* p, size_t n) {
   char* c = static_cast<char*>(p);
   while (n > 0) {
@@ -366,31 +376,29 @@ bool WriteFull(int fd, const void* p, size_t n) {
 }
 
 void BM_PipePingPong(benchmark::State& state, Options options) {
-  int to_child[2], to_parent[2];
-  if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(to_parent, O_CLOEXEC) != 0) {
-    return Fail(state, "pipe");
-  }
+  kj::AutoCloseFd child_in, host_out, host_in, child_out;
+  if (!MakePipe(child_in, host_out) || !MakePipe(host_in, child_out)) return Fail(state, "pipe");
   const pid_t child = fork();
   if (child == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    close(to_child[1]);
-    close(to_parent[0]);
+    host_out = nullptr;
+    host_in = nullptr;
     if (!PinThisThread(options.worker_cpu)) _exit(3);
     int64_t v;
-    while (ReadFull(to_child[0], &v, sizeof(v))) {
-      if (!WriteFull(to_parent[1], &v, sizeof(v))) _exit(4);
+    while (ReadFull(child_in, &v, sizeof(v))) {
+      if (!WriteFull(child_out, &v, sizeof(v))) _exit(4);
     }
     _exit(0);
   }
-  close(to_child[0]);
-  close(to_parent[1]);
+  child_in = nullptr;
+  child_out = nullptr;
   LatencyRecorder rec;
   int64_t v = 0;
   rec.Begin();
   for (auto _ : state) {
     const uint64_t t0 = Ticks();
     int64_t back = -1;
-    if (!WriteFull(to_child[1], &v, sizeof(v)) || !ReadFull(to_parent[0], &back, sizeof(back)) ||
+    if (!WriteFull(host_out, &v, sizeof(v)) || !ReadFull(host_in, &back, sizeof(back)) ||
         back != v) {
       Fail(state, "pipe echo");
       break;
@@ -399,8 +407,8 @@ void BM_PipePingPong(benchmark::State& state, Options options) {
     ++v;
   }
   rec.End();
-  close(to_child[1]);
-  close(to_parent[0]);
+  host_out = nullptr;  // the child reads EOF and exits
+  host_in = nullptr;
   int status = 0;
   waitpid(child, &status, 0);
   rec.Report(state);
@@ -412,7 +420,9 @@ void BM_PipePingPong(benchmark::State& state, Options options) {
 void RegisterSuite(const Options& options) {
   RunLength(benchmark::RegisterBenchmark("BM_CondvarEcho", BM_CondvarEcho, options), options, 100);
   benchmark::RegisterBenchmark("BM_FutexWake", BM_FutexWake, options)
-      ->Iterations(options.smoke ? 3 : options.quick ? 300 : 1000);
+      ->Iterations(options.smoke   ? 3
+                   : options.quick ? 300
+                                   : 1000);
   RunLength(benchmark::RegisterBenchmark("BM_FutexPingPong", BM_FutexPingPong, options), options,
             100);
   RunLength(benchmark::RegisterBenchmark("BM_CapnpRpcEcho", BM_CapnpRpcEcho, options), options,

@@ -11,7 +11,11 @@
 //   raw/<suite>.rep<N>.log   the suite's console output
 //   summary.md               p50 / p99 round trip, calls/s and ratios
 //   summary.json             the same numbers, and `ratios` (below)
-//   payload.svg              p50 round trip against payload size, log-log
+//   payload.svg              p50 round trip against payload size, log-log,
+//                            drawn by gnuplot (--gnuplot) from
+//                            raw/payload.dat with raw/payload.gp (its
+//                            output in raw/gnuplot.log); without gnuplot
+//                            summary.md says the plot was skipped
 //
 // Each benchmark's p50, p99 and calls/s in the report are the medians over
 // the repetitions of what the benchmark measured (per-call percentiles, see
@@ -23,39 +27,67 @@
 // ran without a failed benchmark (skipped rows are not failures).
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
-#include "benchmarks/json.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "nlohmann/json.hpp"
+#include "tools/cpp/runfiles/runfiles.h"
+
+ABSL_FLAG(bool, quick, false, "shorter runs: 3 repetitions, fewer payload sizes");
+ABSL_FLAG(bool, smoke, false,
+          "one repetition of every suite, a handful of iterations per benchmark; for "
+          "benchmarks:smoke_test");
+ABSL_FLAG(int, reps, 0,
+          "interleaved repetitions of every suite; 0: 5, 3 with --quick, 1 with --smoke");
+ABSL_FLAG(std::string, out, "bench-results",
+          "the report's directory; a relative one is taken from the directory Bazel was started "
+          "in");
+ABSL_FLAG(int, host_cpu, 0, "the CPU of the host thread(s), passed to every suite; -1: not pinned");
+ABSL_FLAG(std::string, gnuplot, "gnuplot",
+          "the gnuplot that draws payload.svg (searched in PATH; Debian: gnuplot-nox)");
+ABSL_FLAG(int, worker_cpu, 1,
+          "the CPU of the worker thread or server process, passed to every suite; -1: not pinned");
 
 extern char** environ;
 
 namespace {
 
+using bazel::tools::cpp::runfiles::Runfiles;
+
+// Ordered: summary.json keeps its keys in the order they are written.
+using Json = nlohmann::ordered_json;
+
 const std::vector<std::string> kSuites = {"floor", "weft", "baselines", "iceoryx"};
 
+// The flags' values (reps and out as resolved in main).
 struct Flags {
   bool quick = false;
   bool smoke = false;
   int reps = 0;
-  std::string out = "bench-results";
+  std::string out;
   int host_cpu = 0;
   int worker_cpu = 1;
-  std::string argv0;
 };
 
 struct Row {
@@ -71,43 +103,24 @@ std::optional<double> Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-bool Executable(const std::string& p) { return access(p.c_str(), X_OK) == 0; }
-
-std::string FindSuite(const Flags& flags, const std::string& suite) {
-  const std::string rel = "benchmarks/" + suite + "_benchmark";
-  std::vector<std::string> candidates;
-  for (const char* env : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    if (const char* d = std::getenv(env)) candidates.push_back(std::string(d) + "/weft/" + rel);
-  }
-  candidates.push_back(flags.argv0 + ".runfiles/weft/" + rel);
-  const size_t slash = flags.argv0.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : flags.argv0.substr(0, slash);
-  candidates.push_back(dir + "/" + suite + "_benchmark");
-  candidates.push_back(rel);
-  for (const std::string& c : candidates) {
-    if (Executable(c)) return c;
-  }
-  return "";
+// The suite's binary in compare's runfiles; empty if it is not there.
+std::string FindSuite(const Runfiles& runfiles, const std::string& suite) {
+  const std::string path = runfiles.Rlocation("weft/benchmarks/" + suite + "_benchmark");
+  return !path.empty() && access(path.c_str(), X_OK) == 0 ? path : "";
 }
 
-bool MakeDirs(const std::string& path) {
-  std::string partial;
-  std::stringstream ss(path);
-  std::string part;
-  if (!path.empty() && path[0] == '/') partial = "/";
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    partial += part + "/";
-    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) return false;
-  }
-  return true;
-}
-
-std::string ReadFile(const std::string& path) {
+// The JSON in `path`; a discarded value when the file is missing or is not
+// JSON.
+Json ReadJson(const std::string& path) {
   std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return Json::parse(in, /*cb=*/nullptr, /*allow_exceptions=*/false);
+}
+
+// The number `object[key]`, if it is one.
+std::optional<double> Number(const Json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
 }
 
 double NowSeconds() {
@@ -116,9 +129,10 @@ double NowSeconds() {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
-// Runs `argv` with stdout and stderr to `log`; returns the exit status
-// (128 + signal when killed, -1 when it could not start).
-int Run(const std::vector<std::string>& argv, const std::string& log) {
+// Runs `argv` (argv[0] searched in PATH unless it has a '/') with stdout and
+// stderr to `log`; returns the exit status (128 + signal when killed, -1
+// when it could not start, with the reason in *spawn_error if given).
+int Run(const std::vector<std::string>& argv, const std::string& log, int* spawn_error = nullptr) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -127,8 +141,9 @@ int Run(const std::vector<std::string>& argv, const std::string& log) {
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid;
-  const int err = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  const int err = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  if (spawn_error != nullptr) *spawn_error = err;
   if (err != 0) return -1;
   int status = 0;
   waitpid(pid, &status, 0);
@@ -188,11 +203,13 @@ std::string Format(std::optional<double> v, const char* unit = "") {
   return buf;
 }
 
-std::string JsonNumber(std::optional<double> v) {
-  if (!v || !std::isfinite(*v)) return "null";
+// `v` rounded to 6 significant digits (what the report can claim), null when
+// missing or not finite.
+Json JsonNumber(std::optional<double> v) {
+  if (!v || !std::isfinite(*v)) return nullptr;
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.6g", *v);
-  return buf;
+  return std::strtod(buf, nullptr);
 }
 
 struct Series {
@@ -209,106 +226,118 @@ const std::vector<Series> kPayloadSeries = {
     {"Cap'n Proto RPC (socketpair)", "BM_CapnpRpcPayload", "#9467bd"},
 };
 
-std::string PayloadSvg(const std::map<std::string, Row>& rows) {
+// `s` as a gnuplot double-quoted string.
+std::string GnuplotQuote(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+// 64 -> "64 B", 4096 -> "4 KiB", 16777216 -> "16 MiB".
+std::string BytesLabel(int64_t bytes) {
+  if (bytes >= (1 << 20) && bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= (1 << 10) && bytes % (1 << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " B";
+}
+
+struct PlotResult {
+  bool written = false;
+  std::string note;  // why not, for summary.md
+};
+
+// Draws `out`/payload.svg with gnuplot: p50 round trip against payload size,
+// log-log, one line per series that ran. The data and the script stay in
+// `raw` (payload.dat, payload.gp), gnuplot's output in raw/gnuplot.log.
+PlotResult PlotPayload(const std::map<std::string, Row>& rows, const std::string& out,
+                       const std::string& raw, const std::string& gnuplot,
+                       const std::string& subtitle) {
+  const std::string svg = out + "/payload.svg";
+  std::error_code ignored;
+  std::filesystem::remove(svg, ignored);  // never leave an old run's plot
+
   struct Point {
-    double bytes, ns;
+    int64_t bytes;
+    double us;
   };
-  std::vector<std::vector<Point>> points(kPayloadSeries.size());
-  double min_b = 1e30, max_b = 0, min_ns = 1e30, max_ns = 0;
-  for (size_t s = 0; s < kPayloadSeries.size(); ++s) {
+  std::ostringstream data;
+  std::vector<std::string> plots;  // one gnuplot plot element per series
+  std::set<int64_t> sizes;
+  for (const Series& series : kPayloadSeries) {
+    std::vector<Point> points;
+    const std::string prefix = series.prefix + "/";
     for (const auto& [name, row] : rows) {
-      const std::string prefix = kPayloadSeries[s].prefix + "/";
       if (name.rfind(prefix, 0) != 0) continue;
       const std::optional<double> p50 = Median(row.p50);
       if (!p50 || *p50 <= 0) continue;
-      const double bytes = std::atof(name.c_str() + prefix.size());
-      points[s].push_back({bytes, *p50});
-      min_b = std::min(min_b, bytes);
-      max_b = std::max(max_b, bytes);
-      min_ns = std::min(min_ns, *p50);
-      max_ns = std::max(max_ns, *p50);
+      points.push_back({std::atoll(name.c_str() + prefix.size()), *p50 / 1e3});
     }
-    std::sort(points[s].begin(), points[s].end(),
+    if (points.empty()) continue;
+    std::sort(points.begin(), points.end(),
               [](const Point& a, const Point& b) { return a.bytes < b.bytes; });
-  }
-  const int W = 760, H = 480, L = 80, R = 230, T = 40, B = 60;
-  std::ostringstream svg;
-  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-      << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      << "<text x=\"" << L << "\" y=\"24\" font-size=\"15\">p50 round trip against payload size"
-      << " (checksum of a Data param)</text>\n";
-  if (max_b <= 0) {
-    svg << "<text x=\"" << L << "\" y=\"" << H / 2 << "\">no payload rows ran</text>\n</svg>\n";
-    return svg.str();
-  }
-  const double x0 = std::floor(std::log10(min_b)), x1 = std::ceil(std::log10(max_b));
-  const double y0 = std::floor(std::log10(min_ns)), y1 = std::ceil(std::log10(max_ns));
-  auto px = [&](double b) { return L + (std::log10(b) - x0) / std::max(1.0, x1 - x0) * (W - L - R); };
-  auto py = [&](double ns) {
-    return H - B - (std::log10(ns) - y0) / std::max(1.0, y1 - y0) * (H - T - B);
-  };
-  svg << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W - L - R << "\" height=\""
-      << H - T - B << "\" fill=\"none\" stroke=\"#444\"/>\n";
-  auto bytes_label = [](double e) {
-    const double b = std::pow(10.0, e);
-    char buf[32];
-    if (b >= 1e6) {
-      std::snprintf(buf, sizeof(buf), "%g MB", b / 1e6);
-    } else if (b >= 1e3) {
-      std::snprintf(buf, sizeof(buf), "%g kB", b / 1e3);
-    } else {
-      std::snprintf(buf, sizeof(buf), "%g B", b);
+    // Blocks two blank lines apart: gnuplot's `index`.
+    data << (plots.empty() ? "" : "\n\n") << "# " << series.label << "\n# bytes p50_us\n";
+    for (const Point& p : points) {
+      char line[64];
+      std::snprintf(line, sizeof(line), "%lld %.6g\n", static_cast<long long>(p.bytes), p.us);
+      data << line;
+      sizes.insert(p.bytes);
     }
-    return std::string(buf);
-  };
-  auto ns_label = [](double e) {
-    const double ns = std::pow(10.0, e);
-    char buf[32];
-    if (ns >= 1e6) {
-      std::snprintf(buf, sizeof(buf), "%g ms", ns / 1e6);
-    } else if (ns >= 1e3) {
-      std::snprintf(buf, sizeof(buf), "%g µs", ns / 1e3);
-    } else {
-      std::snprintf(buf, sizeof(buf), "%g ns", ns);
-    }
-    return std::string(buf);
-  };
-  for (double e = x0; e <= x1; e += 1) {
-    const double x = px(std::pow(10.0, e));
-    svg << "<line x1=\"" << x << "\" y1=\"" << T << "\" x2=\"" << x << "\" y2=\"" << H - B
-        << "\" stroke=\"#ddd\"/>\n<text x=\"" << x << "\" y=\"" << H - B + 18
-        << "\" text-anchor=\"middle\">" << bytes_label(e) << "</text>\n";
+    plots.push_back("index " + std::to_string(plots.size()) +
+                    " using 1:2 with linespoints lw 2 pt 7 ps 0.7 lc rgb " +
+                    GnuplotQuote(series.color) + " title " + GnuplotQuote(series.label));
   }
-  for (double e = y0; e <= y1; e += 1) {
-    const double y = py(std::pow(10.0, e));
-    svg << "<line x1=\"" << L << "\" y1=\"" << y << "\" x2=\"" << W - R << "\" y2=\"" << y
-        << "\" stroke=\"#ddd\"/>\n<text x=\"" << L - 6 << "\" y=\"" << y + 4
-        << "\" text-anchor=\"end\">" << ns_label(e) << "</text>\n";
+  if (plots.empty()) return {false, "plot skipped: no payload rows ran"};
+
+  const std::string dat = raw + "/payload.dat", script = raw + "/payload.gp";
+  std::ofstream(dat) << data.str();
+  std::ostringstream gp;
+  gp << "# Written by benchmarks/compare: p50 round trip against payload size.\n"
+     << "set encoding utf8\n"
+     << "set terminal svg size 900,560 noenhanced font \"sans-serif,13\" background rgb "
+        "\"white\"\n"
+     << "set output " << GnuplotQuote(svg) << "\n"
+     << "set title " << GnuplotQuote("p50 round trip against payload size\n" + subtitle) << "\n"
+     << "set xlabel \"payload: bytes of the Data param per call (log scale)\"\n"
+     << "set ylabel \"p50 round trip (µs, log scale)\"\n"
+     << "set logscale xy\n"
+     << "set format y \"%.10g\"\n"
+     << "set xtics (";
+  for (auto it = sizes.begin(); it != sizes.end(); ++it) {
+    gp << (it == sizes.begin() ? "" : ", ") << GnuplotQuote(BytesLabel(*it)) << " " << *it;
   }
-  svg << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 18
-      << "\" text-anchor=\"middle\">payload (bytes, log scale)</text>\n"
-      << "<text transform=\"translate(18," << (T + H - B) / 2
-      << ") rotate(-90)\" text-anchor=\"middle\">p50 round trip (log scale)</text>\n";
-  int legend_y = T + 10;
-  for (size_t s = 0; s < kPayloadSeries.size(); ++s) {
-    const Series& series = kPayloadSeries[s];
-    if (points[s].empty()) continue;
-    svg << "<polyline fill=\"none\" stroke=\"" << series.color << "\" stroke-width=\"2\" points=\"";
-    for (const Point& p : points[s]) svg << px(p.bytes) << "," << py(p.ns) << " ";
-    svg << "\"/>\n";
-    for (const Point& p : points[s]) {
-      svg << "<circle cx=\"" << px(p.bytes) << "\" cy=\"" << py(p.ns) << "\" r=\"3\" fill=\""
-          << series.color << "\"/>\n";
-    }
-    svg << "<line x1=\"" << W - R + 12 << "\" y1=\"" << legend_y << "\" x2=\"" << W - R + 36
-        << "\" y2=\"" << legend_y << "\" stroke=\"" << series.color
-        << "\" stroke-width=\"2\"/>\n<text x=\"" << W - R + 42 << "\" y=\"" << legend_y + 4
-        << "\">" << series.label << "</text>\n";
-    legend_y += 20;
+  gp << ")\n"
+     << "set xrange [" << *sizes.begin() / 1.5 << ":" << *sizes.rbegin() * 1.5 << "]\n"
+     << "set grid xtics ytics mytics lc rgb \"#dddddd\" lw 1, lc rgb \"#f0f0f0\" lw 1\n"
+     << "set key top left box opaque spacing 1.2\n"
+     << "plot ";
+  for (size_t i = 0; i < plots.size(); ++i) {
+    gp << (i ? ", \\\n     " : "") << GnuplotQuote(dat) << " " << plots[i];
   }
-  svg << "</svg>\n";
-  return svg.str();
+  gp << "\n";
+  std::ofstream(script) << gp.str();
+
+  int spawn_error = 0;
+  const int status = Run({gnuplot, script}, raw + "/gnuplot.log", &spawn_error);
+  if (status == -1 && spawn_error == ENOENT) {
+    return {false, "plot skipped: gnuplot not found; install gnuplot-nox"};
+  }
+  if (status == -1) {
+    return {false, "plot skipped: cannot run " + gnuplot + ": " + std::strerror(spawn_error)};
+  }
+  std::error_code size_error;
+  if (status != 0 || std::filesystem::file_size(svg, size_error) == 0 || size_error) {
+    std::filesystem::remove(svg, ignored);
+    return {false, "plot failed: gnuplot exited with status " + std::to_string(status) +
+                       ", see raw/gnuplot.log"};
+  }
+  return {true, ""};
 }
 
 struct Ratio {
@@ -357,7 +386,8 @@ std::string Describe(const std::string& name) {
   auto it = kWhat.find(name);
   if (it != kWhat.end()) return it->second;
   for (const Series& s : kPayloadSeries) {
-    if (name.rfind(s.prefix + "/", 0) == 0) return s.label + ", " + name.substr(s.prefix.size() + 1) + " B";
+    if (name.rfind(s.prefix + "/", 0) == 0)
+      return s.label + ", " + name.substr(s.prefix.size() + 1) + " B";
   }
   return "";
 }
@@ -365,50 +395,54 @@ std::string Describe(const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Flags flags;
-  flags.argv0 = argv[0];
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--quick") {
-      flags.quick = true;
-    } else if (a == "--smoke") {
-      flags.smoke = true;
-    } else if (a.rfind("--out=", 0) == 0) {
-      flags.out = a.substr(6);
-    } else if (a.rfind("--reps=", 0) == 0) {
-      flags.reps = std::atoi(a.c_str() + 7);
-    } else if (a.rfind("--host_cpu=", 0) == 0) {
-      flags.host_cpu = std::atoi(a.c_str() + 11);
-    } else if (a.rfind("--worker_cpu=", 0) == 0) {
-      flags.worker_cpu = std::atoi(a.c_str() + 13);
-    } else {
-      std::fprintf(stderr,
-                   "usage: compare [--quick | --smoke] [--out=DIR] [--reps=N] [--host_cpu=N] "
-                   "[--worker_cpu=N]\nunknown argument: %s\n",
-                   a.c_str());
-      return 2;
-    }
+  absl::SetProgramUsageMessage(
+      "runs the benchmark suites interleaved and writes the report:\n\n"
+      "  tools/bazel run -c opt //benchmarks:compare -- [--quick | --smoke] [--out=DIR]\n"
+      "      [--reps=N] [--host_cpu=0] [--worker_cpu=1]");
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::fprintf(stderr, "compare: unexpected argument %s (see --help)\n", positional[1]);
+    return 2;
   }
+  Flags flags;
+  flags.quick = absl::GetFlag(FLAGS_quick);
+  flags.smoke = absl::GetFlag(FLAGS_smoke);
+  flags.reps = absl::GetFlag(FLAGS_reps);
+  flags.out = absl::GetFlag(FLAGS_out);
+  flags.host_cpu = absl::GetFlag(FLAGS_host_cpu);
+  flags.worker_cpu = absl::GetFlag(FLAGS_worker_cpu);
   if (flags.reps <= 0) flags.reps = flags.smoke ? 1 : flags.quick ? 3 : 5;
   if (flags.out.empty() || flags.out[0] != '/') {
     const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
     if (cwd != nullptr) flags.out = std::string(cwd) + "/" + flags.out;
   }
   const std::string raw = flags.out + "/raw";
-  if (!MakeDirs(raw)) {
-    std::fprintf(stderr, "compare: cannot create %s\n", raw.c_str());
+  std::error_code dir_error;
+  std::filesystem::create_directories(raw, dir_error);
+  if (dir_error) {
+    std::fprintf(stderr, "compare: cannot create %s: %s\n", raw.c_str(),
+                 dir_error.message().c_str());
     return 2;
   }
 
+  std::string runfiles_error;
+  const std::unique_ptr<Runfiles> runfiles(Runfiles::Create(argv[0], &runfiles_error));
+  if (runfiles == nullptr) {
+    std::fprintf(stderr, "compare: %s\n", runfiles_error.c_str());
+    return 2;
+  }
   std::map<std::string, std::string> binaries;
   for (const std::string& suite : kSuites) {
-    binaries[suite] = FindSuite(flags, suite);
+    binaries[suite] = FindSuite(*runfiles, suite);
     if (binaries[suite].empty()) {
-      std::fprintf(stderr, "compare: %s_benchmark not found next to %s or in its runfiles\n",
-                   suite.c_str(), argv[0]);
+      std::fprintf(stderr, "compare: %s_benchmark not found in the runfiles of %s\n", suite.c_str(),
+                   argv[0]);
       return 2;
     }
   }
+  // The suites look up their own runfiles (bench_worker) in compare's: their
+  // binaries are in it, their runfiles trees are not.
+  for (const auto& [name, value] : runfiles->EnvVars()) setenv(name.c_str(), value.c_str(), 1);
 
   double load[3] = {0, 0, 0};
   getloadavg(load, 3);
@@ -425,40 +459,45 @@ int main(int argc, char** argv) {
   for (int rep = 1; rep <= flags.reps; ++rep) {
     for (const std::string& suite : kSuites) {
       const std::string stem = raw + "/" + suite + ".rep" + std::to_string(rep);
-      std::vector<std::string> args = {binaries[suite],
-                                       "--host_cpu=" + std::to_string(flags.host_cpu),
-                                       "--worker_cpu=" + std::to_string(flags.worker_cpu),
-                                       "--benchmark_out=" + stem + ".json",
-                                       "--benchmark_out_format=json"};
+      std::vector<std::string> args = {
+          binaries[suite], "--host_cpu=" + std::to_string(flags.host_cpu),
+          "--worker_cpu=" + std::to_string(flags.worker_cpu), "--benchmark_out=" + stem + ".json",
+          "--benchmark_out_format=json"};
       if (flags.smoke) args.push_back("--smoke");
       if (flags.quick) args.push_back("--quick");
       const double t0 = NowSeconds();
       const int status = Run(args, stem + ".log");
-      std::printf("  rep %d/%d %-10s %s (%.1f s)\n", rep, flags.reps, suite.c_str(),
-                  status == 0 ? "ok" : ("FAILED, exit " + std::to_string(status) + ", see " +
-                                        stem + ".log")
-                                           .c_str(),
-                  NowSeconds() - t0);
+      std::printf(
+          "  rep %d/%d %-10s %s (%.1f s)\n", rep, flags.reps, suite.c_str(),
+          status == 0
+              ? "ok"
+              : ("FAILED, exit " + std::to_string(status) + ", see " + stem + ".log").c_str(),
+          NowSeconds() - t0);
       std::fflush(stdout);
       if (status != 0) failures.push_back(suite + " rep " + std::to_string(rep));
-      std::optional<json::Value> doc = json::Parse(ReadFile(stem + ".json"));
-      if (!doc) {
+      const Json doc = ReadJson(stem + ".json");
+      if (!doc.is_object()) {  // also when discarded: missing or malformed
         failures.push_back(suite + " rep " + std::to_string(rep) + ": no JSON output");
         continue;
       }
-      for (const json::Value& b : (*doc)["benchmarks"].array) {
-        if (b["run_type"].string == "aggregate") continue;
-        const std::string name = BaseName(b["name"].string);
-        if (!rows.count(name)) order.push_back(name);
-        Row& row = rows[name];
-        ++row.runs;
-        if (b["error_occurred"].boolean) {
-          row.error = b["error_message"].string;
-          continue;
+      try {
+        for (const Json& b : doc.value("benchmarks", Json::array())) {
+          if (b.value("run_type", "") == "aggregate") continue;
+          const std::string name = BaseName(b.value("name", ""));
+          if (!rows.count(name)) order.push_back(name);
+          Row& row = rows[name];
+          ++row.runs;
+          if (b.value("error_occurred", false)) {
+            row.error = b.value("error_message", "");
+            continue;
+          }
+          if (auto v = Number(b, "p50_ns")) row.p50.push_back(*v);
+          if (auto v = Number(b, "p99_ns")) row.p99.push_back(*v);
+          if (auto v = Number(b, "calls_per_s")) row.calls_per_s.push_back(*v);
         }
-        if (b.has("p50_ns")) row.p50.push_back(b["p50_ns"].number);
-        if (b.has("p99_ns")) row.p99.push_back(b["p99_ns"].number);
-        if (b.has("calls_per_s")) row.calls_per_s.push_back(b["calls_per_s"].number);
+      } catch (const Json::exception& e) {  // a field of an unexpected type
+        failures.push_back(suite + " rep " + std::to_string(rep) +
+                           ": unexpected JSON output: " + e.what());
       }
     }
   }
@@ -517,8 +556,8 @@ int main(int argc, char** argv) {
   for (const Ratio& r : kRatios) {
     const std::optional<double>& v = ratio_values[r.key];
     md << "| `" << r.key << "` | "
-       << (v ? (r.denominator.empty() ? Format(v, "rate") : Format(v)) : "null") << " | "
-       << r.goal << " | " << r.meaning;
+       << (v ? (r.denominator.empty() ? Format(v, "rate") : Format(v)) : "null") << " | " << r.goal
+       << " | " << r.meaning;
     if (missing.count(r.key)) md << " — **missing**: " << missing[r.key];
     md << " |\n";
   }
@@ -546,53 +585,54 @@ int main(int argc, char** argv) {
     md << " | " << Format(mine, "ns") << " | " << Format(Median(row.p99), "ns") << " | "
        << Format(Median(row.calls_per_s), "rate") << " | " << Format(vs) << " |\n";
   }
-  md << "\n![p50 round trip against payload size](payload.svg)\n";
+  const PlotResult plot =
+      PlotPayload(rows, flags.out, raw, absl::GetFlag(FLAGS_gnuplot),
+                  mode + " run, " + std::to_string(flags.reps) +
+                      (flags.reps == 1 ? " repetition, " : " repetitions, ") + date);
+  if (plot.written) {
+    md << "\n![p50 round trip against payload size](payload.svg)\n";
+  } else {
+    md << "\n" << plot.note << "\n";
+    std::fprintf(stderr, "compare: %s\n", plot.note.c_str());
+  }
   if (!failures.empty()) {
     md << "\n## Failures\n\n";
     for (const std::string& f : failures) md << "- " << f << "\n";
   }
 
   // summary.json
-  std::ostringstream js;
-  js << "{\n  \"mode\": " << json::Quote(mode) << ",\n  \"repetitions\": " << flags.reps
-     << ",\n  \"machine\": {\"cpu_model\": " << json::Quote(CpuModel())
-     << ", \"online_cpus\": " << cpus << ", \"load_average_at_start\": " << JsonNumber(load[0])
-     << "},\n  \"pinning\": {\"host_cpu\": " << flags.host_cpu
-     << ", \"worker_cpu\": " << flags.worker_cpu << ", \"how\": " << json::Quote(pinning)
-     << "},\n  \"date\": " << json::Quote(date) << ",\n  \"ratios\": {\n";
-  for (size_t i = 0; i < kRatios.size(); ++i) {
-    js << "    " << json::Quote(kRatios[i].key) << ": " << JsonNumber(ratio_values[kRatios[i].key])
-       << (i + 1 < kRatios.size() ? ",\n" : "\n");
-  }
-  js << "  },\n  \"missing\": {";
-  bool first = true;
-  for (const auto& [key, why] : missing) {
-    js << (first ? "\n" : ",\n") << "    " << json::Quote(key) << ": " << json::Quote(why);
-    first = false;
-  }
-  js << (first ? "},\n" : "\n  },\n") << "  \"benchmarks\": {";
-  first = true;
+  Json js;
+  js["mode"] = mode;
+  js["repetitions"] = flags.reps;
+  js["machine"] = {{"cpu_model", CpuModel()},
+                   {"online_cpus", cpus},
+                   {"load_average_at_start", JsonNumber(load[0])}};
+  js["pinning"] = {
+      {"host_cpu", flags.host_cpu}, {"worker_cpu", flags.worker_cpu}, {"how", pinning}};
+  js["date"] = date;
+  Json& ratios = js["ratios"] = Json::object();
+  for (const Ratio& r : kRatios) ratios[r.key] = JsonNumber(ratio_values[r.key]);
+  Json& missing_json = js["missing"] = Json::object();
+  for (const auto& [key, why] : missing) missing_json[key] = why;
+  Json& benchmarks = js["benchmarks"] = Json::object();
   for (const std::string& name : order) {
     const Row& row = rows[name];
-    js << (first ? "\n" : ",\n") << "    " << json::Quote(name) << ": {\"p50_ns\": "
-       << JsonNumber(Median(row.p50)) << ", \"p99_ns\": " << JsonNumber(Median(row.p99))
-       << ", \"calls_per_s\": " << JsonNumber(Median(row.calls_per_s))
-       << ", \"repetitions\": " << row.p50.size();
-    if (row.p50.empty() && !row.error.empty()) js << ", \"error\": " << json::Quote(row.error);
-    js << "}";
-    first = false;
+    Json& b = benchmarks[name];
+    b["p50_ns"] = JsonNumber(Median(row.p50));
+    b["p99_ns"] = JsonNumber(Median(row.p99));
+    b["calls_per_s"] = JsonNumber(Median(row.calls_per_s));
+    b["repetitions"] = row.p50.size();
+    if (row.p50.empty() && !row.error.empty()) b["error"] = row.error;
   }
-  js << "\n  },\n  \"failures\": [";
-  for (size_t i = 0; i < failures.size(); ++i) {
-    js << (i ? ", " : "") << json::Quote(failures[i]);
-  }
-  js << "]\n}\n";
+  js["failures"] = failures;
 
   std::ofstream(flags.out + "/summary.md") << md.str();
-  std::ofstream(flags.out + "/summary.json") << js.str();
-  std::ofstream(flags.out + "/payload.svg") << PayloadSvg(rows);
+  // Invalid UTF-8 (say, in the CPU model) becomes U+FFFD rather than an
+  // exception.
+  std::ofstream(flags.out + "/summary.json")
+      << js.dump(2, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace) << "\n";
 
-  std::printf("\n%s\nwrote %s/summary.md, summary.json, payload.svg, raw/ (%.0f s)\n",
-              md.str().c_str(), flags.out.c_str(), elapsed);
+  std::printf("\n%s\nwrote %s/summary.md, summary.json, %sraw/ (%.0f s)\n", md.str().c_str(),
+              flags.out.c_str(), plot.written ? "payload.svg, " : "", elapsed);
   return failures.empty() ? 0 : 1;
 }

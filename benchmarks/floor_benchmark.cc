@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "benchmarks/harness.h"
+#include "kj/io.h"
 
 namespace weft_bench {
 namespace {
@@ -76,10 +77,10 @@ void BM_FloorThreads(benchmark::State& state, Options options) {
 }
 
 void BM_FloorProcesses(benchmark::State& state, Options options) {
-  const int fd = memfd_create("weft-bench-floor", MFD_CLOEXEC);
-  if (fd < 0 || ftruncate(fd, 4096) != 0) return Fail(state, "memfd_create");
+  kj::AutoCloseFd fd(memfd_create("weft-bench-floor", MFD_CLOEXEC));
+  if (fd.get() < 0 || ftruncate(fd, 4096) != 0) return Fail(state, "memfd_create");
   void* map = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  close(fd);
+  fd = nullptr;  // the mapping keeps the memory
   if (map == MAP_FAILED) return Fail(state, "mmap");
   Line* line = new (map) Line;
   const pid_t child = fork();
@@ -101,8 +102,8 @@ void BM_FloorProcesses(benchmark::State& state, Options options) {
 void RegisterSuite(const Options& options) {
   RunLength(benchmark::RegisterBenchmark("BM_FloorThreads", BM_FloorThreads, options), options,
             1000);
-  RunLength(benchmark::RegisterBenchmark("BM_FloorProcesses", BM_FloorProcesses, options),
-            options, 1000);
+  RunLength(benchmark::RegisterBenchmark("BM_FloorProcesses", BM_FloorProcesses, options), options,
+            1000);
 }
 
 }  // namespace weft_bench

@@ -11,15 +11,19 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <string_view>
+#include <filesystem>
+#include <memory>
+#include <system_error>
+
+#include "tools/cpp/runfiles/runfiles.h"
 
 namespace weft_bench {
 namespace {
 
+using bazel::tools::cpp::runfiles::Runfiles;
+
 std::atomic<bool> g_failed{false};
 std::vector<std::function<void()>> g_at_end;
-
-bool Exists(const std::string& path) { return !path.empty() && access(path.c_str(), X_OK) == 0; }
 
 }  // namespace
 
@@ -77,8 +81,8 @@ void RunAtSuiteEnd() {
 
 bool AnyFailed() { return g_failed.load(); }
 
-benchmark::internal::Benchmark* RunLength(benchmark::internal::Benchmark* b,
-                                          const Options& options, int smoke_iterations) {
+benchmark::internal::Benchmark* RunLength(benchmark::internal::Benchmark* b, const Options& options,
+                                          int smoke_iterations) {
   if (options.smoke) return b->Iterations(smoke_iterations);
   return b->MinTime(options.quick ? 0.15 : 0.5);
 }
@@ -152,24 +156,12 @@ void FutexWake(std::atomic<uint32_t>* word) {
 }
 
 std::string FindRunfile(const Options& options, const std::string& path) {
-  const std::string name = path.substr(path.rfind('/') + 1);
-  std::vector<std::string> candidates;
-  for (const char* env : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    if (const char* dir = std::getenv(env)) candidates.push_back(std::string(dir) + "/weft/" + path);
-  }
-  candidates.push_back(options.argv0 + ".runfiles/weft/" + path);
-  const size_t slash = options.argv0.rfind('/');
-  candidates.push_back((slash == std::string::npos ? std::string(".")
-                                                   : options.argv0.substr(0, slash)) +
-                       "/" + name);
-  candidates.push_back(path);
-  for (const std::string& c : candidates) {
-    if (!Exists(c)) continue;
-    char resolved[PATH_MAX];
-    return realpath(c.c_str(), resolved) != nullptr ? std::string(resolved) : c;
-  }
-  return "";
+  const std::unique_ptr<Runfiles> runfiles(Runfiles::Create(options.argv0));
+  if (runfiles == nullptr) return "";
+  std::error_code error;
+  const std::filesystem::path found = std::filesystem::canonical(runfiles->Rlocation(path), error);
+  if (error || access(found.c_str(), X_OK) != 0) return "";
+  return found;
 }
 
 }  // namespace weft_bench
-

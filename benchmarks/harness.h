@@ -37,11 +37,11 @@
 namespace weft_bench {
 
 struct Options {
-  int host_cpu = 0;     // the calling thread(s); -1: not pinned
-  int worker_cpu = 1;   // the serving thread or process; -1: not pinned
-  bool quick = false;   // shorter runs, fewer payload sizes
-  bool smoke = false;   // a handful of iterations per benchmark (smoke_test)
-  std::string argv0;    // this binary, for finding runfiles
+  int host_cpu = 0;    // the calling thread(s); -1: not pinned
+  int worker_cpu = 1;  // the serving thread or process; -1: not pinned
+  bool quick = false;  // shorter runs, fewer payload sizes
+  bool smoke = false;  // a handful of iterations per benchmark (smoke_test)
+  std::string argv0;   // this binary, for finding runfiles
 };
 
 // Called by main after parsing flags; the suite registers its benchmarks.
@@ -58,8 +58,8 @@ void RunAtSuiteEnd();
 bool PinThisThread(int cpu);
 
 // Marks the benchmark as failed (a wrong result): SkipWithError, and main
-// returns non-zero. For a row that cannot run here (no process workers, no
-// RouDi) use Skip instead, which does not fail the binary.
+// returns non-zero. For a row that cannot run here (no RouDi for iceoryx)
+// use Skip instead, which does not fail the binary.
 void Fail(benchmark::State& state, const std::string& why);
 void Skip(benchmark::State& state, const std::string& why);
 bool AnyFailed();
@@ -67,8 +67,8 @@ bool AnyFailed();
 // Applies the run length the options ask for: fixed iterations for
 // --smoke, a short or normal min_time otherwise. `smoke_iterations` lets a
 // slow benchmark (16 MiB over a socket) ask for fewer.
-benchmark::internal::Benchmark* RunLength(benchmark::internal::Benchmark* b,
-                                          const Options& options, int smoke_iterations = 5);
+benchmark::internal::Benchmark* RunLength(benchmark::internal::Benchmark* b, const Options& options,
+                                          int smoke_iterations = 5);
 
 // Payload sizes of the sweep: 64 B to 16 MiB, powers of 4 (powers of 16 with
 // --quick, three sizes with --smoke).
@@ -120,8 +120,10 @@ inline void CpuRelax() { __builtin_ia32_pause(); }
 void FutexWait(std::atomic<uint32_t>* word, uint32_t expected);
 void FutexWake(std::atomic<uint32_t>* word);
 
-// The path of a runfile (e.g. "benchmarks/bench_worker") next to this
-// binary or in its runfiles tree; empty if not found.
+// The absolute path of the executable runfile `path` (a runfiles path such
+// as "weft/benchmarks/bench_worker"), found with Bazel's runfiles library
+// from options.argv0 or RUNFILES_DIR / RUNFILES_MANIFEST_FILE; empty if it
+// is not there.
 std::string FindRunfile(const Options& options, const std::string& path);
 
 }  // namespace weft_bench

@@ -24,11 +24,13 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
 
 #include "benchmarks/harness.h"
 #include "iceoryx_posh/mepoo/chunk_header.hpp"
@@ -36,6 +38,7 @@
 #include "iceoryx_posh/popo/untyped_client.hpp"
 #include "iceoryx_posh/popo/untyped_server.hpp"
 #include "iceoryx_posh/runtime/posh_runtime.hpp"
+#include "kj/io.h"
 
 namespace weft_bench {
 namespace {
@@ -119,12 +122,11 @@ std::string ReadFile(const std::string& path) {
 // waits until this process closes its end of a pipe (at exit, after the
 // runtime is gone: see StopRoudi) and only then stops RouDi and removes the
 // temporary config.
-int keeper_pipe = -1;  // write end; closing it stops RouDi
+kj::AutoCloseFd keeper_pipe;  // write end; closing it stops RouDi
 pid_t keeper = -1;
 
 void StopRoudi() {
-  if (keeper_pipe >= 0) close(keeper_pipe);
-  keeper_pipe = -1;
+  keeper_pipe = nullptr;
   if (keeper > 0) waitpid(keeper, nullptr, 0);
   keeper = -1;
 }
@@ -159,9 +161,8 @@ void StopRoudi() {
     kill(roudi, SIGTERM);
     waitpid(roudi, nullptr, 0);
   }
-  unlink(config.c_str());
-  unlink(log.c_str());
-  rmdir(dir.c_str());
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);  // the config and the log
   _exit(0);
 }
 
@@ -186,16 +187,17 @@ class Environment {
       unavailable_ = "pipe failed";
       return;
     }
+    kj::AutoCloseFd read_end(fds[0]);
+    keeper_pipe = kj::AutoCloseFd(fds[1]);
     // Registered before the PoshRuntime exists, so it runs after the
     // runtime's destructor has deregistered this process.
     std::atexit(StopRoudi);
     keeper = fork();
     if (keeper == 0) {
-      close(fds[1]);
-      KeepRoudi(fds[0], dir);
+      keeper_pipe = nullptr;
+      KeepRoudi(read_end, dir);
     }
-    close(fds[0]);
-    keeper_pipe = fds[1];
+    read_end = nullptr;
     const uint64_t give_up = MonotonicNanos() + 10'000'000'000ull;
     for (;;) {
       const std::string text = ReadFile(log);
@@ -214,12 +216,12 @@ class Environment {
       }
       SpinFor(5'000'000);
     }
-    stop_ = static_cast<std::atomic<uint32_t>*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
-                                                     MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    stop_ = static_cast<std::atomic<uint32_t>*>(
+        mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
     new (stop_) std::atomic<uint32_t>(0);
     server_ = fork();
     if (server_ == 0) {
-      close(keeper_pipe);
+      keeper_pipe = nullptr;
       ServeForever(stop_, options.worker_cpu);
     }
     iox::runtime::PoshRuntime::initRuntime("weft-bench-iox-client");

@@ -2,7 +2,9 @@
 # Runs every benchmark suite for a handful of iterations through the compare
 # driver (compare --smoke) and checks the report: each benchmark ran and got
 # the right answers (a wrong echo or checksum fails its suite), and
-# summary.json has every ratio key. Nothing here depends on timing.
+# summary.json has every ratio key. Nothing here depends on timing. The
+# plot (payload.svg, drawn by gnuplot) must be there when gnuplot is; without
+# gnuplot summary.md must say that it was skipped.
 set -euo pipefail
 
 compare="${TEST_SRCDIR}/weft/benchmarks/compare"
@@ -10,9 +12,16 @@ out="${TEST_TMPDIR}/bench-smoke"
 
 "$compare" --smoke --out="$out"
 
-for f in summary.md summary.json payload.svg; do
+for f in summary.md summary.json; do
   [[ -s "$out/$f" ]] || { echo "missing $out/$f"; exit 1; }
 done
+if command -v gnuplot >/dev/null; then
+  grep -q "<svg" "$out/payload.svg" || { echo "no plot in $out/payload.svg"; exit 1; }
+  grep -q "](payload.svg)" "$out/summary.md" || { echo "summary.md does not show the plot"; exit 1; }
+else
+  grep -q "plot skipped: gnuplot not found; install gnuplot-nox" "$out/summary.md" ||
+    { echo "no gnuplot, and summary.md does not say the plot was skipped"; exit 1; }
+fi
 for suite in floor weft baselines iceoryx; do
   [[ -s "$out/raw/$suite.rep1.json" ]] || { echo "missing raw JSON of $suite"; exit 1; }
 done

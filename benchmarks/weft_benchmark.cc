@@ -17,6 +17,7 @@
 // --host_cpu.
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,46 +40,26 @@ absl::StatusOr<BenchPool> ThreadPool(const Options& options) {
   return BenchPool::Create(pool_options, [cpu] { return std::make_unique<BenchImpl>(cpu); });
 }
 
-// Process workers: the one-argument Create of DESIGN.md when the runtime
-// has it, else the factory form with no factory (which reports
-// Unimplemented while process workers are not built).
-template <typename P>
-absl::StatusOr<P> CreateWithoutFactory(const weft::PoolOptions& options) {
-  if constexpr (requires { P::Create(options); }) {
-    return P::Create(options);
-  } else {
-    return P::Create(options, nullptr);
-  }
-}
-
-// Templated on the options type so that this compiles both before and after
-// PoolOptions grows `worker_command` (process workers).
-template <typename PoolOptionsT = weft::PoolOptions>
+// Process workers: bench_worker, started by the pool (the one-argument
+// Create: the worker binary makes its own skeleton).
 absl::StatusOr<BenchPool> ProcessPool(const Options& options) {
-  if constexpr (requires(PoolOptionsT o) { o.worker_command; }) {
-    const std::string worker = FindRunfile(options, "benchmarks/bench_worker");
-    if (worker.empty()) return absl::NotFoundError("benchmarks/bench_worker not found in runfiles");
-    setenv(kWorkerCpuEnv, std::to_string(options.worker_cpu).c_str(), 1);
-    PoolOptionsT pool_options;
-    pool_options.workers = 1;
-    pool_options.runtime = weft::WorkerRuntime::kProcess;
-    pool_options.worker_command = {worker};
-    return CreateWithoutFactory<BenchPool>(pool_options);
-  } else {
-    return absl::UnimplementedError("weft::PoolOptions has no worker_command yet");
+  const std::string worker = FindRunfile(options, "weft/benchmarks/bench_worker");
+  if (worker.empty()) {
+    return absl::NotFoundError("weft/benchmarks/bench_worker not found in the runfiles");
   }
+  setenv(kWorkerCpuEnv, std::to_string(options.worker_cpu).c_str(), 1);
+  weft::PoolOptions pool_options;
+  pool_options.workers = 1;
+  pool_options.runtime = weft::WorkerRuntime::kProcess;
+  pool_options.worker_command = {worker};
+  return BenchPool::Create(pool_options);
 }
 
-// Makes the pool or marks the row skipped (process workers missing) or
-// failed; nullopt in the latter two cases.
+// Makes the pool or marks the row failed; nullopt then.
 std::optional<BenchPool> MakePool(benchmark::State& state, const Options& options, bool process) {
   absl::StatusOr<BenchPool> pool = process ? ProcessPool(options) : ThreadPool(options);
   if (pool.ok()) return *std::move(pool);
-  if (process && absl::IsUnimplemented(pool.status())) {
-    Skip(state, "process workers are not in this weft yet: " + pool.status().ToString());
-  } else {
-    Fail(state, "Pool::Create: " + pool.status().ToString());
-  }
+  Fail(state, "Pool::Create: " + pool.status().ToString());
   return std::nullopt;
 }
 
@@ -264,17 +245,19 @@ void BM_WeftPayloadProcess(benchmark::State& state, Options options) {
 }  // namespace
 
 void RegisterSuite(const Options& options) {
-  RunLength(benchmark::RegisterBenchmark("BM_WeftEchoThread", BM_WeftEchoThread, options),
-            options, 100);
+  RunLength(benchmark::RegisterBenchmark("BM_WeftEchoThread", BM_WeftEchoThread, options), options,
+            100);
   RunLength(benchmark::RegisterBenchmark("BM_WeftEchoProcess", BM_WeftEchoProcess, options),
             options, 100);
   // Each call first waits for the worker's spin window to run out.
   benchmark::RegisterBenchmark("BM_WeftEchoSleeping", BM_WeftEchoSleeping, options)
-      ->Iterations(options.smoke ? 3 : options.quick ? 300 : 1000);
+      ->Iterations(options.smoke   ? 3
+                   : options.quick ? 300
+                                   : 1000);
   for (int window : {64, 256}) {
-    RunLength(benchmark::RegisterBenchmark("BM_WeftPipelined", BM_WeftPipelined, options)
-                  ->Arg(window),
-              options, 2 * window);
+    RunLength(
+        benchmark::RegisterBenchmark("BM_WeftPipelined", BM_WeftPipelined, options)->Arg(window),
+        options, 2 * window);
   }
   for (int threads : {2, 4}) {
     benchmark::RegisterBenchmark("BM_WeftHostThreads", BM_WeftHostThreads, options)
@@ -286,10 +269,9 @@ void RegisterSuite(const Options& options) {
     RunLength(benchmark::RegisterBenchmark("BM_WeftPayloadThread", BM_WeftPayloadThread, options)
                   ->Arg(size),
               options, 3);
-    RunLength(
-        benchmark::RegisterBenchmark("BM_WeftPayloadProcess", BM_WeftPayloadProcess, options)
-            ->Arg(size),
-        options, 3);
+    RunLength(benchmark::RegisterBenchmark("BM_WeftPayloadProcess", BM_WeftPayloadProcess, options)
+                  ->Arg(size),
+              options, 3);
   }
 }
 
