@@ -11,10 +11,8 @@
 namespace weft {
 namespace internal {
 
-PoolCore::PoolCore(const PoolOptions& options, uint64_t interface_id,
-                   absl::Span<const MethodInfo> methods)
+PoolCore::PoolCore(const PoolOptions& options, absl::Span<const MethodInfo> methods)
     : options_(options),
-      interface_id_(interface_id),
       methods_(methods),
       aborts_(options.abort_slots) {
   lane_config_.spin = options.spin;
@@ -31,7 +29,7 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
   WEFT_ASSIGN_OR_RETURN(const Geometry geometry, GeometryFor(options));
   const bool process = options.runtime == WorkerRuntime::kProcess;
 
-  std::shared_ptr<PoolCore> core(new PoolCore(options, interface_id, methods));
+  std::shared_ptr<PoolCore> core(new PoolCore(options, methods));
   core->registry_ = LaneRegistry::Create(geometry.lanes);
   std::vector<WorkerLoadSource> loads;
   std::vector<std::future<absl::Status>> started;

@@ -103,14 +103,12 @@ class PoolCore {
     std::vector<std::unique_ptr<LaneHost>> lanes;
   };
 
-  PoolCore(const PoolOptions& options, uint64_t interface_id,
-           absl::Span<const MethodInfo> methods);
+  PoolCore(const PoolOptions& options, absl::Span<const MethodInfo> methods);
   absl::Status StartThreadWorker(uint32_t w, SkeletonFactory& factory,
                                  std::vector<std::future<absl::Status>>& started);
   void MakeLanes(uint32_t lane);
 
   const PoolOptions options_;
-  const uint64_t interface_id_;
   const absl::Span<const MethodInfo> methods_;
   LaneConfig lane_config_;
   std::vector<std::unique_ptr<Worker>> workers_;
