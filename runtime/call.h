@@ -34,7 +34,8 @@ struct CallContext {
 
   bool Aborted() const {
     // Relaxed: a hint polled in a loop; no data is published through it.
-    // Pairs with the store in the host's abort path (LaneHost::Resolve, runtime/internal/lane_host.cc).
+    // Pairs with the store in the host's abort path (LaneHost::Resolve,
+    // runtime/internal/lane_host.cc).
     return abort_flag != nullptr && abort_flag->load(std::memory_order_relaxed) != 0;
   }
 };

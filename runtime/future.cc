@@ -121,8 +121,8 @@ void CallHandle::Abandon() {
   if (state_ == nullptr) return;
   CallState* call = std::exchange(state_, nullptr);
   LaneHost* lane = call->lane;
-  lane->Resolve(call, Outcome::Early(absl::CancelledError(
-                          "weft: future destroyed before the call ended")));
+  lane->Resolve(
+      call, Outcome::Early(absl::CancelledError("weft: future destroyed before the call ended")));
   for (;;) {
     // Acquire: pairs with the resolver's release store of phase.
     uint32_t phase = call->phase.load(std::memory_order_acquire);

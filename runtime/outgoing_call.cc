@@ -134,9 +134,9 @@ void OutgoingCall::End() {
 absl::Status OutgoingCall::BuildFailure(const kj::Exception& e) {
   absl::Status status;
   if (message_ != nullptr && BuilderIn(message_).overflowed()) {
-    status = absl::ResourceExhaustedError(absl::StrCat("weft: the request exceeds max_payload_bytes (",
-                                                       max_payload_bytes_,
-                                                       "): ", e.getDescription().cStr()));
+    status = absl::ResourceExhaustedError(
+        absl::StrCat("weft: the request exceeds max_payload_bytes (", max_payload_bytes_,
+                     "): ", e.getDescription().cStr()));
   } else {
     status = absl::InvalidArgumentError(
         absl::StrCat("weft: building the request failed: ", e.getDescription().cStr()));

@@ -72,8 +72,8 @@ class OutgoingCall {
   // the calling thread's stack; outgoing_call.cc checks that it fits.
   static constexpr size_t kBuilderBytes = 576;
 
-  LaneHost* lane_ = nullptr;    // not owned; null once submitted or returned
-  CallState* state_ = nullptr;  // not owned; the lane's
+  LaneHost* lane_ = nullptr;               // not owned; null once submitted or returned
+  CallState* state_ = nullptr;             // not owned; the lane's
   std::atomic<uint32_t>* busy_ = nullptr;  // the lane's busy flag while we submit
   uint64_t max_payload_bytes_ = 0;
   capnp::MessageBuilder* message_ = nullptr;  // constructed in builder_

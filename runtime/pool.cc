@@ -6,9 +6,10 @@
 namespace weft {
 namespace internal {
 
-absl::StatusOr<std::shared_ptr<PoolCore>> PoolBase::CreateCore(
-    const PoolOptions& options, uint64_t interface_id, absl::Span<const MethodInfo> methods,
-    SkeletonFactory factory) {
+absl::StatusOr<std::shared_ptr<PoolCore>> PoolBase::CreateCore(const PoolOptions& options,
+                                                               uint64_t interface_id,
+                                                               absl::Span<const MethodInfo> methods,
+                                                               SkeletonFactory factory) {
   return PoolCore::Create(options, interface_id, methods, std::move(factory));
 }
 

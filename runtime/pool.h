@@ -53,9 +53,10 @@ class PoolBase {
 
  protected:
   using SkeletonFactory = std::function<std::unique_ptr<SkeletonBase>()>;
-  static absl::StatusOr<std::shared_ptr<PoolCore>> CreateCore(
-      const PoolOptions& options, uint64_t interface_id, absl::Span<const MethodInfo> methods,
-      SkeletonFactory factory);
+  static absl::StatusOr<std::shared_ptr<PoolCore>> CreateCore(const PoolOptions& options,
+                                                              uint64_t interface_id,
+                                                              absl::Span<const MethodInfo> methods,
+                                                              SkeletonFactory factory);
   explicit PoolBase(std::shared_ptr<PoolCore> core) : core_(std::move(core)) {}
 
   std::shared_ptr<PoolCore> core_;
@@ -76,10 +77,10 @@ class Pool : public internal::PoolBase {
   [[nodiscard]] static absl::StatusOr<Pool> Create(const PoolOptions& options, Factory factory) {
     using Traits = InterfaceTraits<I>;
     absl::StatusOr<std::shared_ptr<internal::PoolCore>> core = CreateCore(
-        options, Traits::kTypeId, absl::MakeConstSpan(Traits::kMethods.data(), Traits::kMethodCount),
-        factory ? SkeletonFactory([factory]() -> std::unique_ptr<internal::SkeletonBase> {
-          return factory();
-        })
+        options, Traits::kTypeId,
+        absl::MakeConstSpan(Traits::kMethods.data(), Traits::kMethodCount),
+        factory ? SkeletonFactory(
+                      [factory]() -> std::unique_ptr<internal::SkeletonBase> { return factory(); })
                 : SkeletonFactory());
     if (!core.ok()) return core.status();
     return Pool(*std::move(core));

@@ -25,10 +25,9 @@ namespace weft {
 // How long a waiter polls before it sleeps. Counted in polls, not time: a
 // poll is one check of the condition.
 struct SpinPolicy {
-  uint32_t spin_polls = 4096;   // with a pause instruction between polls
-  uint32_t yield_polls = 64;    // with sched_yield between polls
+  uint32_t spin_polls = 4096;  // with a pause instruction between polls
+  uint32_t yield_polls = 64;   // with sched_yield between polls
 };
-
 
 enum class WorkerRuntime { kThread, kProcess };
 

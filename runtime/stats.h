@@ -20,20 +20,20 @@
 namespace weft {
 
 struct WorkerStats {
-  uint64_t calls_served = 0;  // calls the worker finished (any outcome)
-  uint64_t sleeps = 0;        // times the worker went to sleep on its futex
-  bool sleeping = false;      // asleep now (after its spin window ran out)
-  bool running = false;       // the worker is up
-  uint32_t slots_in_use = 0;  // call slots taken, over all lanes to this worker
-  uint64_t calls_started = 0; // calls the worker took off its rings
+  uint64_t calls_served = 0;   // calls the worker finished (any outcome)
+  uint64_t sleeps = 0;         // times the worker went to sleep on its futex
+  bool sleeping = false;       // asleep now (after its spin window ran out)
+  bool running = false;        // the worker is up
+  uint32_t slots_in_use = 0;   // call slots taken, over all lanes to this worker
+  uint64_t calls_started = 0;  // calls the worker took off its rings
   // Process workers.
-  int pid = 0;                // 0 while down
-  uint64_t restarts = 0;      // replacements that started (OnStart succeeded) after a
-                              // death, counted by the workers themselves before they
-                              // serve; failed starts show in `failed` and `last_exit`
-  bool up = false;            // serving (threads: always, until shutdown)
-  bool failed = false;        // given up after max_restarts failed starts
-  std::string last_exit;      // how the last process ended, e.g. "killed by signal 9"
+  int pid = 0;            // 0 while down
+  uint64_t restarts = 0;  // replacements that started (OnStart succeeded) after a
+                          // death, counted by the workers themselves before they
+                          // serve; failed starts show in `failed` and `last_exit`
+  bool up = false;        // serving (threads: always, until shutdown)
+  bool failed = false;    // given up after max_restarts failed starts
+  std::string last_exit;  // how the last process ended, e.g. "killed by signal 9"
 };
 
 struct PoolStats {

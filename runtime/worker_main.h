@@ -29,13 +29,13 @@ int RunProcessWorker(const std::function<std::unique_ptr<SkeletonBase>()>& facto
 }  // namespace internal
 }  // namespace weft
 
-#define WEFT_WORKER_MAIN(Impl)                                                  \
-  int main() {                                                                  \
-    return ::weft::internal::RunProcessWorker(                                  \
-        []() -> std::unique_ptr<::weft::internal::SkeletonBase> {               \
-          return std::make_unique<Impl>();                                      \
-        });                                                                     \
-  }                                                                             \
+#define WEFT_WORKER_MAIN(Impl)                                    \
+  int main() {                                                    \
+    return ::weft::internal::RunProcessWorker(                    \
+        []() -> std::unique_ptr<::weft::internal::SkeletonBase> { \
+          return std::make_unique<Impl>();                        \
+        });                                                       \
+  }                                                               \
   static_assert(true, "")
 
 #endif  // WEFT_RUNTIME_WORKER_MAIN_H_

@@ -5,13 +5,14 @@
 //
 // prints square(7) and hypot(3, 4), then pipelines 10,000 calls and prints
 // their median round trip.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <string>
-#include <unistd.h>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -67,9 +68,9 @@ int main(int argc, char** argv) {
 
   // Builder form: fill the params in place in shared memory.
   auto hypot = math.hypot([](auto params) {
-                      params.setX(3);
-                      params.setY(4);
-                    })
+                     params.setX(3);
+                     params.setY(4);
+                   })
                    .Get();
   if (!hypot.ok()) {
     std::fprintf(stderr, "hypot failed: %s\n", hypot.status().ToString().c_str());
@@ -101,8 +102,7 @@ int main(int argc, char** argv) {
     }
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  std::nth_element(round_trip_us.begin(), round_trip_us.begin() + kCalls / 2,
-                   round_trip_us.end());
+  std::nth_element(round_trip_us.begin(), round_trip_us.begin() + kCalls / 2, round_trip_us.end());
   std::printf("pipelined %d calls (%d in flight): median round trip %.2f us, %.0f calls/s\n",
               kCalls, kWindow, round_trip_us[kCalls / 2], kCalls / seconds);
   return EXIT_SUCCESS;

@@ -36,7 +36,7 @@ namespace internal {
 
 // Where the picker reads one worker's load and state. Not owned.
 struct WorkerLoadSource {
-  const RegionHeader* header;    // calls_started, calls_served
+  const RegionHeader* header;       // calls_started, calls_served
   const std::atomic<bool>* failed;  // given up: never picked
 };
 

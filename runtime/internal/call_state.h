@@ -96,7 +96,7 @@ class CallStatePool {
   void Free(CallState* call);
 
  private:
-  std::atomic<CallState*> free_{nullptr};  // Treiber stack; the owner pops
+  std::atomic<CallState*> free_{nullptr};             // Treiber stack; the owner pops
   std::vector<std::unique_ptr<CallState[]>> blocks_;  // owner thread only
 };
 

@@ -6,13 +6,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define WEFT_CHECK(cond)                                                             \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      std::fprintf(stderr, "%s:%d: weft internal check failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                           \
-      std::abort();                                                                  \
-    }                                                                                \
+#define WEFT_CHECK(cond)                                                                          \
+  do {                                                                                            \
+    if (!(cond)) {                                                                                \
+      std::fprintf(stderr, "%s:%d: weft internal check failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                               \
+    }                                                                                             \
   } while (false)
 
 #endif  // WEFT_RUNTIME_INTERNAL_CHECK_H_

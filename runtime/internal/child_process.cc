@@ -99,7 +99,8 @@ absl::StatusOr<SpawnedWorker> LaunchProcess(const PoolOptions& options, uint32_t
   }
 
   Fds fds;
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds.control) != 0) return Errno("socketpair");
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds.control) != 0)
+    return Errno("socketpair");
   if (pipe2(fds.out, O_CLOEXEC) != 0 || pipe2(fds.err, O_CLOEXEC) != 0 ||
       pipe2(fds.exec_error, O_CLOEXEC) != 0) {
     return Errno("pipe2");
@@ -149,9 +150,8 @@ absl::StatusOr<SpawnedWorker> LaunchProcess(const PoolOptions& options, uint32_t
   }
   if (n == sizeof(exec_errno)) {
     KillAndReap(pid);
-    const std::string msg =
-        absl::StrCat("weft: cannot execute worker ", index, " (", command, "): ",
-                     std::strerror(exec_errno));
+    const std::string msg = absl::StrCat("weft: cannot execute worker ", index, " (", command,
+                                         "): ", std::strerror(exec_errno));
     if (exec_errno == ENOENT) return absl::NotFoundError(msg);
     if (exec_errno == EACCES || exec_errno == EPERM) return absl::PermissionDeniedError(msg);
     return absl::FailedPreconditionError(msg);

@@ -95,13 +95,13 @@ absl::Status ParseReady(const PoolOptions& options, uint32_t index,
         code <= static_cast<uint32_t>(absl::StatusCode::kUnauthenticated)
             ? static_cast<absl::StatusCode>(code)
             : absl::StatusCode::kUnknown;
-    return absl::Status(status_code, absl::StrCat("weft: worker ", index, " (", command,
-                                                  ") failed to start: ",
-                                                  ready.getMessage().cStr()));
+    return absl::Status(status_code,
+                        absl::StrCat("weft: worker ", index, " (", command,
+                                     ") failed to start: ", ready.getMessage().cStr()));
   } catch (const kj::Exception& e) {
-    return absl::FailedPreconditionError(absl::StrCat("weft: worker ", index, " (", command,
-                                                      ") sent a malformed Ready: ",
-                                                      e.getDescription().cStr()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("weft: worker ", index, " (", command,
+                     ") sent a malformed Ready: ", e.getDescription().cStr()));
   }
 }
 

@@ -242,8 +242,9 @@ void LaneHost::Submit(CallState* call, RegionMessageBuilder& builder) {
   // Every in-flight call holds a slot and the ring has room for every slot,
   // so the ring is full only if the worker corrupted its head index.
   if (!ring_.TryPush(descriptor)) {
-    Resolve(call, Outcome::Unsent(absl::DataLossError(absl::StrCat(
-                      "weft: worker ", worker_, " corrupted its submit ring (it claims to be full)"))));
+    Resolve(call,
+            Outcome::Unsent(absl::DataLossError(absl::StrCat(
+                "weft: worker ", worker_, " corrupted its submit ring (it claims to be full)"))));
     return;
   }
   WakeWorker();
@@ -296,8 +297,7 @@ bool LaneHost::WaitResolvable(CallState* call, absl::Time until) {
   return WaitSlotDone(call->slot, call->seq, call, until);
 }
 
-bool LaneHost::WaitSlotDone(uint32_t slot, uint32_t seq, const CallState* call,
-                            absl::Time until) {
+bool LaneHost::WaitSlotDone(uint32_t slot, uint32_t seq, const CallState* call, absl::Time until) {
   SlotShared& s = slots_[slot];
   return WaitSlot(s, config_.spin, until, [&] {
     // Acquire (phase): pairs with the release store of phase by whoever
@@ -353,11 +353,10 @@ void LaneHost::ResolveFromSlot(CallState* call) {
     std::memcpy(&table, &shared.response, sizeof(table));
     const uint64_t inline_offset =
         layout_.response_inline + uint64_t{call->slot} * geometry_.response_inline_bytes;
-    absl::Status opened = OpenSegments(
-        table, region_->base(), region_->size(),
-        {ByteRange{inline_offset, geometry_.response_inline_bytes},
-         ByteRange{layout_.response_heap, geometry_.heap_bytes}},
-        call->segments);
+    absl::Status opened = OpenSegments(table, region_->base(), region_->size(),
+                                       {ByteRange{inline_offset, geometry_.response_inline_bytes},
+                                        ByteRange{layout_.response_heap, geometry_.heap_bytes}},
+                                       call->segments);
     if (!opened.ok()) {
       call->status = absl::DataLossError(
           absl::StrCat("weft: malformed response from worker ", worker_, ": ", opened.message()));
@@ -384,8 +383,8 @@ void LaneHost::ResolveFromSlot(CallState* call) {
       } catch (const kj::Exception& e) {
         call->copy = nullptr;
         call->reader.reset();
-        call->status = absl::DataLossError(absl::StrCat(
-            "weft: malformed response from worker ", worker_, ": ", e.getDescription().cStr()));
+        call->status = absl::DataLossError(absl::StrCat("weft: malformed response from worker ",
+                                                        worker_, ": ", e.getDescription().cStr()));
       }
     }
   }

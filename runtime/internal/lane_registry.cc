@@ -67,9 +67,8 @@ absl::StatusOr<LaneRegistry::Binding> LaneRegistry::Bind() {
   {
     MutexLock lock(&mutex_);
     if (free_.empty()) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("weft: more than max_host_threads (", count_,
-                       ") threads are calling this pool at once"));
+      return absl::ResourceExhaustedError(absl::StrCat("weft: more than max_host_threads (", count_,
+                                                       ") threads are calling this pool at once"));
     }
     lane = free_.back();
     free_.pop_back();

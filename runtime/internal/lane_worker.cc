@@ -153,15 +153,14 @@ absl::Status LaneWorker::Run(const CallDescriptor& d, SkeletonBase* impl, Region
     status = impl->WeftDispatch(d.method_index, context);
   } catch (const kj::Exception& e) {
     status = response.overflowed()
-                 ? absl::ResourceExhaustedError(absl::StrCat(
-                       "weft: the response of ", method.name, " exceeds max_payload_bytes"))
+                 ? absl::ResourceExhaustedError(absl::StrCat("weft: the response of ", method.name,
+                                                             " exceeds max_payload_bytes"))
                  : absl::InternalError(
                        absl::StrCat("weft: ", method.name, " threw: ", e.getDescription().cStr()));
   } catch (const std::exception& e) {
     status = absl::InternalError(absl::StrCat("weft: ", method.name, " threw: ", e.what()));
   } catch (...) {
-    status =
-        absl::InternalError(absl::StrCat("weft: ", method.name, " threw a non-std exception"));
+    status = absl::InternalError(absl::StrCat("weft: ", method.name, " threw a non-std exception"));
   }
   if (status.ok() && response.overflowed()) {
     status = absl::ResourceExhaustedError(

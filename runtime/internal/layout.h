@@ -109,7 +109,7 @@ struct CallDescriptor {
   uint32_t seq;           // the call's sequence number on that slot
   uint32_t method_index;  // dense method index (see MethodInfo::index)
   uint32_t flags;
-  int64_t deadline_ns;    // CLOCK_MONOTONIC; 0 when the call has no deadline
+  int64_t deadline_ns;  // CLOCK_MONOTONIC; 0 when the call has no deadline
 };
 static_assert(std::is_trivially_copyable_v<CallDescriptor>);
 static_assert(sizeof(CallDescriptor) == 24);

@@ -12,9 +12,7 @@ namespace weft {
 namespace internal {
 
 PoolCore::PoolCore(const PoolOptions& options, absl::Span<const MethodInfo> methods)
-    : options_(options),
-      methods_(methods),
-      aborts_(options.abort_slots) {
+    : options_(options), methods_(methods), aborts_(options.abort_slots) {
   lane_config_.spin = options.spin;
   lane_config_.queue_full = options.queue_full;
   lane_config_.max_payload_words = options.max_payload_bytes / sizeof(capnp::word);
@@ -36,10 +34,10 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
   // On any failure below, the destructor's Shutdown stops what started.
   for (uint32_t w = 0; w < static_cast<uint32_t>(options.workers); ++w) {
     auto worker = std::make_unique<Worker>();
-    WEFT_ASSIGN_OR_RETURN(worker->region,
-                          Region::Create(geometry, interface_id,
-                                         static_cast<uint32_t>(methods.size()),
-                                         process && options.shared_memory == SharedMemory::kNamed));
+    WEFT_ASSIGN_OR_RETURN(
+        worker->region,
+        Region::Create(geometry, interface_id, static_cast<uint32_t>(methods.size()),
+                       process && options.shared_memory == SharedMemory::kNamed));
     worker->region.header()->track_busy = options.hard_timeout.has_value() ? 1 : 0;
     worker->lanes.resize(geometry.lanes);
     loads.push_back(WorkerLoadSource{worker->region.header(), &worker->status.failed});
@@ -79,20 +77,20 @@ absl::Status PoolCore::StartThreadWorker(uint32_t w, SkeletonFactory& factory,
   }
   std::promise<absl::Status> start;
   started.push_back(start.get_future());
-  worker.thread = std::thread([region = &worker.region, impl = worker.impl.get(),
-                               spin = options_.spin,
-                               limit = options_.max_payload_bytes / sizeof(capnp::word), w,
-                               start = std::move(start)]() mutable {
-    WorkerLoop loop(region->base(), region->size(), region->geometry(), impl, spin, limit);
-    absl::Status s = loop.Start();
-    if (!s.ok()) {
-      start.set_value(absl::Status(
-          s.code(), absl::StrCat("weft: worker ", w, " failed to start: ", s.message())));
-      return;
-    }
-    start.set_value(absl::OkStatus());
-    loop.Run();
-  });
+  worker.thread =
+      std::thread([region = &worker.region, impl = worker.impl.get(), spin = options_.spin,
+                   limit = options_.max_payload_bytes / sizeof(capnp::word), w,
+                   start = std::move(start)]() mutable {
+        WorkerLoop loop(region->base(), region->size(), region->geometry(), impl, spin, limit);
+        absl::Status s = loop.Start();
+        if (!s.ok()) {
+          start.set_value(absl::Status(
+              s.code(), absl::StrCat("weft: worker ", w, " failed to start: ", s.message())));
+          return;
+        }
+        start.set_value(absl::OkStatus());
+        loop.Run();
+      });
   return absl::OkStatus();
 }
 

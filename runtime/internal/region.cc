@@ -65,9 +65,9 @@ absl::Status CheckGeometry(const Geometry& g) {
   }
   if (!IsPowerOfTwo(g.ring_capacity) || g.ring_capacity < g.slots_per_lane ||
       g.ring_capacity > (1u << 20)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "weft: ring_capacity must be a power of two in [slots_per_lane, 2^20], got ",
-        g.ring_capacity));
+    return absl::InvalidArgumentError(
+        absl::StrCat("weft: ring_capacity must be a power of two in [slots_per_lane, 2^20], got ",
+                     g.ring_capacity));
   }
   for (uint32_t bytes : {g.request_inline_bytes, g.response_inline_bytes}) {
     if (bytes < 64 || bytes % 8 != 0 || bytes > (1u << 20)) {
@@ -76,13 +76,13 @@ absl::Status CheckGeometry(const Geometry& g) {
     }
   }
   if (g.heap_bytes % kPage != 0 || g.heap_bytes > (uint64_t{1} << 36)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("weft: heap bytes must be page-aligned and at most 64 GiB, got ",
-                     g.heap_bytes));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "weft: heap bytes must be page-aligned and at most 64 GiB, got ", g.heap_bytes));
   }
   if (RegionBytes(g) > (uint64_t{1} << 44)) {
-    return absl::InvalidArgumentError("weft: region would exceed 16 TiB; lower max_host_threads, "
-                                      "slots_per_lane or max_payload_bytes");
+    return absl::InvalidArgumentError(
+        "weft: region would exceed 16 TiB; lower max_host_threads, "
+        "slots_per_lane or max_payload_bytes");
   }
   return absl::OkStatus();
 }
@@ -152,10 +152,10 @@ absl::Status Region::Validate(const char* base, uint64_t mapped_bytes) {
     return absl::InvalidArgumentError("weft: region header has a bad magic number");
   }
   if (h->layout_version != kLayoutVersion || h->header_bytes != sizeof(RegionHeader)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "weft: region layout version ", h->layout_version, " (header ", h->header_bytes,
-        " bytes) does not match this build's version ", kLayoutVersion, " (",
-        sizeof(RegionHeader), " bytes)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("weft: region layout version ", h->layout_version, " (header ",
+                     h->header_bytes, " bytes) does not match this build's version ",
+                     kLayoutVersion, " (", sizeof(RegionHeader), " bytes)"));
   }
   const Geometry g = h->geometry;
   if (absl::Status s = CheckGeometry(g); !s.ok()) {

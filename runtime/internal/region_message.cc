@@ -82,9 +82,8 @@ absl::Status OpenSegments(const SegmentTable& table, const char* base, uint64_t 
                           std::initializer_list<ByteRange> allowed,
                           std::array<kj::ArrayPtr<const capnp::word>, kMaxSegments>& out) {
   if (table.count == 0 || table.count > kMaxSegments) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("weft: message segment count ", table.count, " is not in [1, ", kMaxSegments,
-                     "]"));
+    return absl::InvalidArgumentError(absl::StrCat("weft: message segment count ", table.count,
+                                                   " is not in [1, ", kMaxSegments, "]"));
   }
   for (uint32_t i = 0; i < table.count; ++i) {
     const SegmentRef seg = table.segments[i];
@@ -102,9 +101,9 @@ absl::Status OpenSegments(const SegmentTable& table, const char* base, uint64_t 
       }
     }
     if (!inside || seg.offset > region_bytes || bytes > region_bytes - seg.offset) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "weft: message segment ", i, " (offset ", seg.offset, ", ", seg.words,
-          " words) lies outside the area its message may occupy"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("weft: message segment ", i, " (offset ", seg.offset, ", ", seg.words,
+                       " words) lies outside the area its message may occupy"));
     }
     out[i] = kj::arrayPtr(reinterpret_cast<const capnp::word*>(base + seg.offset), seg.words);
   }

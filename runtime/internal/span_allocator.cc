@@ -2,8 +2,6 @@
 
 #include <iterator>
 
-
-
 namespace weft {
 namespace internal {
 
@@ -55,7 +53,8 @@ bool SpanAllocator::Reserve(uint64_t offset, uint64_t length) {
   if (offset + length > start + span) return false;
   free_.erase(it);
   if (offset > start) free_.emplace(start, offset - start);
-  if (start + span > offset + length) free_.emplace(offset + length, start + span - offset - length);
+  if (start + span > offset + length)
+    free_.emplace(offset + length, start + span - offset - length);
   free_units_ -= length;
   return true;
 }

@@ -164,9 +164,7 @@ class RingConsumer {
     return true;
   }
 
-  bool Empty() {
-    return Peek() == nullptr;
-  }
+  bool Empty() { return Peek() == nullptr; }
 
  private:
   RingControl* control_ = nullptr;

@@ -6,10 +6,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define WEFT_RETURN_IF_ERROR(expr)                       \
-  do {                                                   \
-    ::absl::Status weft_status_ = (expr);                \
-    if (!weft_status_.ok()) return weft_status_;         \
+#define WEFT_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::absl::Status weft_status_ = (expr);        \
+    if (!weft_status_.ok()) return weft_status_; \
   } while (false)
 
 #define WEFT_STATUS_CONCAT_INNER_(a, b) a##b

@@ -58,8 +58,7 @@ absl::StatusOr<SpawnedWorker> Launch(const PoolOptions& options, uint32_t w, int
   if (!spawned.ok()) return spawned;
   bool sent = false;
   try {
-    sent = SendBoot(spawned->control_fd, options, w, region_fd >= 0 ? kRegionFd : -1,
-                    region_path);
+    sent = SendBoot(spawned->control_fd, options, w, region_fd >= 0 ? kRegionFd : -1, region_path);
   } catch (const kj::Exception& e) {
     KillAndReap(spawned->pid);
     CloseFds(*spawned);
@@ -70,9 +69,8 @@ absl::StatusOr<SpawnedWorker> Launch(const PoolOptions& options, uint32_t w, int
     // The worker closed its end: it has exited already.
     const std::string how = ReapAfterEof(spawned->pid);
     CloseFds(*spawned);
-    return absl::FailedPreconditionError(absl::StrCat("weft: worker ", w, " (",
-                                                      CommandString(options),
-                                                      ") exited before it was ready: ", how));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "weft: worker ", w, " (", CommandString(options), ") exited before it was ready: ", how));
   }
   return spawned;
 }
@@ -92,7 +90,8 @@ bool Supervisor::ShuttingDown() const {
 
 absl::Status Supervisor::Start() {
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) return absl::InternalError(absl::StrCat("weft: eventfd: ", std::strerror(errno)));
+  if (wake_fd_ < 0)
+    return absl::InternalError(absl::StrCat("weft: eventfd: ", std::strerror(errno)));
   std::promise<absl::Status> started;
   std::future<absl::Status> result = started.get_future();
   thread_ = std::thread([this, started = std::move(started)]() mutable { Loop(&started); });
@@ -125,8 +124,8 @@ std::string Supervisor::RegionPathFor(uint32_t w, int& fd) {
   if (options_.shared_memory != SharedMemory::kNamed) return "";
   // The first worker opens the name; a replacement (the name is gone by
   // then) opens the host's descriptor through /proc.
-  std::string path = children_[w]->started_once ? absl::StrCat("/proc/", getpid(), "/fd/", fd)
-                                                : region.name();
+  std::string path =
+      children_[w]->started_once ? absl::StrCat("/proc/", getpid(), "/fd/", fd) : region.name();
   fd = -1;
   return path;
 }
@@ -145,15 +144,14 @@ absl::Status Supervisor::StartFirst(uint32_t w) {
   absl::Status ready;
   if (timed_out) {
     KillAndReap(spawned->pid);
-    ready = absl::DeadlineExceededError(absl::StrCat(
-        "weft: worker ", w, " (", CommandString(options_),
-        ") did not answer Ready within startup_timeout (",
-        absl::FormatDuration(options_.startup_timeout), ")"));
+    ready = absl::DeadlineExceededError(
+        absl::StrCat("weft: worker ", w, " (", CommandString(options_),
+                     ") did not answer Ready within startup_timeout (",
+                     absl::FormatDuration(options_.startup_timeout), ")"));
   } else if (message.size() == 0) {
-    ready = absl::FailedPreconditionError(absl::StrCat("weft: worker ", w, " (",
-                                                       CommandString(options_),
-                                                       ") exited before it was ready: ",
-                                                       ReapAfterEof(spawned->pid)));
+    ready = absl::FailedPreconditionError(
+        absl::StrCat("weft: worker ", w, " (", CommandString(options_),
+                     ") exited before it was ready: ", ReapAfterEof(spawned->pid)));
   } else {
     ready = ParseReady(options_, w, message);
     if (!ready.ok()) KillAndReap(spawned->pid);
@@ -196,9 +194,9 @@ void Supervisor::ReplacementReady(uint32_t w) {
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
   if (n <= 0) {
     const std::string how = ReapAfterEof(child.pid);
-    AbandonStart(w, absl::FailedPreconditionError(absl::StrCat(
-                        "weft: worker ", w, " (", CommandString(options_),
-                        ") exited before it was ready: ", how)));
+    AbandonStart(w, absl::FailedPreconditionError(
+                        absl::StrCat("weft: worker ", w, " (", CommandString(options_),
+                                     ") exited before it was ready: ", how)));
     return;
   }
   child.ready_bytes.append(buffer, static_cast<size_t>(n));
@@ -272,9 +270,9 @@ void Supervisor::OnDeath(uint32_t w) {
   if (DebugLog()) std::fprintf(stderr, "weft: worker %u (pid %d) %s\n", w, child.pid, how.c_str());
   const absl::Status status =
       child.killed_for_timeout
-          ? absl::DeadlineExceededError(absl::StrCat(
-                "weft: the call ran past hard_timeout (",
-                absl::FormatDuration(*options_.hard_timeout), "); worker ", w, " was killed"))
+          ? absl::DeadlineExceededError(absl::StrCat("weft: the call ran past hard_timeout (",
+                                                     absl::FormatDuration(*options_.hard_timeout),
+                                                     "); worker ", w, " was killed"))
           : absl::UnavailableError(
                 absl::StrCat("weft: worker ", w, " (pid ", child.pid, ") died: ", how));
   child.pid = -1;
@@ -385,8 +383,8 @@ void Supervisor::Loop(std::promise<absl::Status>* started) {
       any_failed = any_failed || failed || (child.pid < 0 && ShuttingDown());
     }
     if (options_.hard_timeout.has_value()) {
-      next = std::min(next,
-                      absl::Now() + std::max(absl::Milliseconds(1), *options_.hard_timeout / 4));
+      next =
+          std::min(next, absl::Now() + std::max(absl::Milliseconds(1), *options_.hard_timeout / 4));
     }
     if (any_failed) next = std::min(next, absl::Now() + absl::Milliseconds(50));
     int timeout_ms = -1;
@@ -438,8 +436,8 @@ void Supervisor::CheckTimers(uint32_t w, absl::Time now) {
   }
   if (child.pid < 0 && ShuttingDown()) {
     // No replacement comes any more: what waits for one fails.
-    FailQueuedCalls(w, absl::UnavailableError(absl::StrCat(
-                           "weft: the pool shut down while worker ", w, " was down")));
+    FailQueuedCalls(w, absl::UnavailableError(
+                           absl::StrCat("weft: the pool shut down while worker ", w, " was down")));
     return;
   }
   if (child.pid > 0 && !child.starting && options_.hard_timeout.has_value() &&
@@ -447,8 +445,7 @@ void Supervisor::CheckTimers(uint32_t w, absl::Time now) {
     // Relaxed: a time stamp; the kill is checked by the death path.
     const int64_t since =
         workers_[w].region->header()->busy_since_ns.load(std::memory_order_relaxed);
-    if (since != 0 &&
-        MonotonicNanos() - since > absl::ToInt64Nanoseconds(*options_.hard_timeout)) {
+    if (since != 0 && MonotonicNanos() - since > absl::ToInt64Nanoseconds(*options_.hard_timeout)) {
       child.killed_for_timeout = true;
       kill(child.pid, SIGKILL);  // its EOF comes next; OnDeath completes the call
     }

@@ -35,10 +35,10 @@ absl::Status WorkerLoop::Start() {
   if (absl::Status s = Region::Validate(base_, bytes_); !s.ok()) return s;
   if (header_->interface_id != impl_->WeftInterfaceId() ||
       header_->method_count != impl_->WeftMethods().size()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "weft: the region is for interface ", absl::Hex(header_->interface_id), " with ",
-        header_->method_count, " methods, but the worker serves ",
-        absl::Hex(impl_->WeftInterfaceId()), " with ", impl_->WeftMethods().size()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("weft: the region is for interface ", absl::Hex(header_->interface_id),
+                     " with ", header_->method_count, " methods, but the worker serves ",
+                     absl::Hex(impl_->WeftInterfaceId()), " with ", impl_->WeftMethods().size()));
   }
   // A replacement worker inherits a region whose response heaps may still
   // hold responses the host reads.

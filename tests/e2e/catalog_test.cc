@@ -73,11 +73,17 @@ static_assert(requires(CatalogStub s) {
   s.quote("sku", 1u, 0.5, Currency::USD, capnp::Data::Reader());
 });
 template <typename S>
-concept HasFlatUpsert = requires(S s, Item::Reader item) { s.upsert(item, uint64_t{1}); };
+concept HasFlatUpsert = requires(S s, Item::Reader item) {
+  s.upsert(item, uint64_t{1});
+};
 template <typename S>
-concept HasFlatRestock = requires(S s, capnp::List<uint32_t>::Reader l) { s.restock("x", l); };
+concept HasFlatRestock = requires(S s, capnp::List<uint32_t>::Reader l) {
+  s.restock("x", l);
+};
 template <typename S>
-concept HasFlatLookup = requires(S s) { s.lookup("x", Currency::EUR, false); };
+concept HasFlatLookup = requires(S s) {
+  s.lookup("x", Currency::EUR, false);
+};
 static_assert(!HasFlatUpsert<CatalogStub>);
 static_assert(!HasFlatRestock<CatalogStub>);
 static_assert(HasFlatLookup<CatalogStub>);  // the concept can be satisfied
@@ -247,8 +253,8 @@ class CatalogImpl final : public weft::Skeleton<Catalog> {
       if (price < range.getMin() || (range.getMax() != 0 && price > range.getMax())) match = false;
       if (match) matches.push_back(item);
     }
-    const size_t n = q.getLimit() == 0 ? matches.size()
-                                       : std::min<size_t>(q.getLimit(), matches.size());
+    const size_t n =
+        q.getLimit() == 0 ? matches.size() : std::min<size_t>(q.getLimit(), matches.size());
     auto r = call.results();
     r.setTotal(static_cast<uint32_t>(matches.size()));
     auto items = r.initItems(static_cast<unsigned>(n));
@@ -618,7 +624,11 @@ TEST(CatalogE2E, FlatAndBuilderFormsRoundTripEveryShape) {
   // Explicit params struct with a union and a group; a list of structs with
   // nested lists in the results.
   {
-    auto r = stub.search([](Query::Builder q) { q.setAll(); q.setLimit(2); }).Get();
+    auto r = stub.search([](Query::Builder q) {
+                   q.setAll();
+                   q.setLimit(2);
+                 })
+                 .Get();
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->getTotal(), 3u);
     EXPECT_EQ(Strs(r->getSkus()), (std::vector<std::string>{"drill-01", "pan-03"}));
@@ -835,8 +845,8 @@ TEST(CatalogE2E, EightHostThreadsAtOnceWithLeastBusyBalancer) {
           p.initDeliveries(1).set(0, 1);
         }));
         const uint32_t quantity = static_cast<uint32_t>(t * 10'000 + i + 1);
-        quotes.emplace_back(quantity,
-                            stub.quote("bolt", quantity, 0.0, Currency::EUR, capnp::Data::Reader()));
+        quotes.emplace_back(
+            quantity, stub.quote("bolt", quantity, 0.0, Currency::EUR, capnp::Data::Reader()));
         if (restocks.size() == kWindow) drain();
       }
       drain();
@@ -868,9 +878,8 @@ TEST(CatalogE2E, WorkerErrorsReachTheCallerAndThePoolKeepsServing) {
   ASSERT_TRUE(pool.ok()) << pool.status();
   CatalogStub stub = pool->stub();
 
-  auto failed = stub.fail(static_cast<uint32_t>(absl::StatusCode::kFailedPrecondition),
-                          "out of stock")
-                    .Get();
+  auto failed =
+      stub.fail(static_cast<uint32_t>(absl::StatusCode::kFailedPrecondition), "out of stock").Get();
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(failed.status().message(), "out of stock");
@@ -994,8 +1003,8 @@ TEST(CatalogE2E, BaseInterfaceServedOnItsOwnWithRoundRobin) {
   weft::PoolOptions options;
   options.workers = 3;
   options.balancer = weft::BalancerKind::kRoundRobin;
-  auto pool = weft::Pool<Health>::Create(options,
-                                         [&] { return std::make_unique<HealthImpl>(next++); });
+  auto pool =
+      weft::Pool<Health>::Create(options, [&] { return std::make_unique<HealthImpl>(next++); });
   ASSERT_TRUE(pool.ok()) << pool.status();
   weft::Stub<Health> health = pool->stub();
   std::vector<int> seen(3);
@@ -1018,11 +1027,12 @@ TEST(CatalogE2E, SecondInterfaceOfTheFileWithRandomBalancer) {
   ASSERT_TRUE(pool.ok()) << pool.status();
   weft::Stub<Pricing> pricing = pool->stub();
 
-  auto converted = pricing.convert([](Pricing::ConvertParams::Builder p) {
-                            p.initAmount().setAmount(1000);
-                            p.getAmount().setCurrency(Currency::USD);
-                            p.setTo(Currency::JPY);
-                          })
+  auto converted = pricing
+                       .convert([](Pricing::ConvertParams::Builder p) {
+                         p.initAmount().setAmount(1000);
+                         p.getAmount().setCurrency(Currency::USD);
+                         p.setTo(Currency::JPY);
+                       })
                        .Get();
   ASSERT_TRUE(converted.ok()) << converted.status();
   EXPECT_EQ(converted->getConverted().getAmount(), 1280);  // 1000 USD -> 800 EUR -> 1280 JPY

@@ -31,7 +31,8 @@ struct Fixture {
   }
 };
 
-weft::PoolOptions Options(int workers, weft::BalancerKind balancer = weft::BalancerKind::kRoundRobin) {
+weft::PoolOptions Options(int workers,
+                          weft::BalancerKind balancer = weft::BalancerKind::kRoundRobin) {
   weft::PoolOptions options;
   options.workers = workers;
   options.balancer = balancer;
@@ -152,7 +153,7 @@ TEST(Abort, BeforePickUpTheCallNeverRuns) {
   f.gate.Open();
   EXPECT_TRUE(first.Get().ok());
   EXPECT_EQ(stub.square(3).Get()->getResult(), 9);  // served after `second`
-  EXPECT_EQ(f.gate.entered(), 1);                    // `second` never ran
+  EXPECT_EQ(f.gate.entered(), 1);                   // `second` never ran
 }
 
 TEST(Abort, DuringTheRunTheWorkerSeesAborted) {
@@ -274,7 +275,8 @@ TEST(Deadline, OnTimeoutChoices) {
   auto a = stub.gatedDefault(
       weft::CallOptions{.timeout = t, .on_timeout = weft::OnTimeout::DeadlineExceeded()});
   EXPECT_EQ(a.Get().status().code(), absl::StatusCode::kDeadlineExceeded);
-  auto b = stub.gated(weft::CallOptions{.timeout = t, .on_timeout = weft::OnTimeout::DefaultResult()});
+  auto b =
+      stub.gated(weft::CallOptions{.timeout = t, .on_timeout = weft::OnTimeout::DefaultResult()});
   auto rb = b.Get();
   ASSERT_TRUE(rb.ok()) << rb.status();
   EXPECT_FALSE(rb->getWasAborted());  // the default value
@@ -404,14 +406,18 @@ TEST(Shutdown, DrainPastItsGraceCancelsTheRest) {
 
 class Recorder final : public TestServiceImpl {
  public:
-  explicit Recorder(Gate* gate, std::vector<std::string>* log) : TestServiceImpl(0, gate), log_(log) {}
+  explicit Recorder(Gate* gate, std::vector<std::string>* log)
+      : TestServiceImpl(0, gate), log_(log) {}
   absl::Status OnStart() override {
     log_->push_back("start");
     return absl::OkStatus();
   }
-  void BeforeCall(const weft::MethodInfo& m) override { log_->push_back(std::string("before ") + m.name); }
+  void BeforeCall(const weft::MethodInfo& m) override {
+    log_->push_back(std::string("before ") + m.name);
+  }
   void AfterCall(const weft::MethodInfo& m, const absl::Status& s) override {
-    log_->push_back(std::string("after ") + m.name + " " + std::string(absl::StatusCodeToString(s.code())));
+    log_->push_back(std::string("after ") + m.name + " " +
+                    std::string(absl::StatusCodeToString(s.code())));
   }
 
  private:
@@ -429,7 +435,7 @@ TEST(Hooks, RunInOrderOnTheWorker) {
     EXPECT_FALSE(stub.fail(5, "nope").Get().ok());
   }  // joined: the worker's writes happen before this read
   EXPECT_EQ(log, (std::vector<std::string>{"start", "before square", "after square OK",
-                                            "before fail", "after fail NOT_FOUND"}));
+                                           "before fail", "after fail NOT_FOUND"}));
 }
 
 // -------------------------------------------------------- continuations

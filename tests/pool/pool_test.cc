@@ -44,8 +44,10 @@ TEST(Pool, SquareAndEcho) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->getResult(), 49);
   const std::string text = "hello, shared memory";
-  auto e = stub.echo([&](auto p) { p.setData(capnp::Data::Reader(
-                                       reinterpret_cast<const kj::byte*>(text.data()), text.size())); })
+  auto e = stub.echo([&](auto p) {
+                 p.setData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(text.data()),
+                                               text.size()));
+               })
                .Get();
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(e->getData().begin()), e->getData().size()),

@@ -58,9 +58,18 @@ TEST(SpscRing, IndicesWrapAroundManyTimes) {
 struct Tracked {
   static inline std::atomic<int> live{0};
   static inline std::atomic<int> constructed{0};
-  explicit Tracked(int v) : value(v) { live.fetch_add(1); constructed.fetch_add(1); }
-  Tracked(const Tracked& o) : value(o.value) { live.fetch_add(1); constructed.fetch_add(1); }
-  Tracked(Tracked&& o) noexcept : value(o.value) { live.fetch_add(1); constructed.fetch_add(1); }
+  explicit Tracked(int v) : value(v) {
+    live.fetch_add(1);
+    constructed.fetch_add(1);
+  }
+  Tracked(const Tracked& o) : value(o.value) {
+    live.fetch_add(1);
+    constructed.fetch_add(1);
+  }
+  Tracked(Tracked&& o) noexcept : value(o.value) {
+    live.fetch_add(1);
+    constructed.fetch_add(1);
+  }
   Tracked& operator=(const Tracked&) = default;
   Tracked& operator=(Tracked&&) = default;
   ~Tracked() { live.fetch_sub(1); }
