@@ -97,8 +97,7 @@ CallHandle OutgoingCall::Submit(const std::shared_ptr<PoolCore>& core) {
   RegionMessageBuilder& builder = BuilderIn(message_);
   if (builder.overflowed()) {
     // The fill caught our exception and carried on; the message is cut short.
-    absl::Status failure = absl::ResourceExhaustedError(
-        absl::StrCat("weft: the request exceeds max_payload_bytes (", max_payload_bytes_, ")"));
+    absl::Status failure = OverflowStatus();
     ReturnSlot();
     return CallHandle(std::move(failure));
   }
@@ -131,12 +130,22 @@ void OutgoingCall::End() {
   busy_ = nullptr;
 }
 
+absl::Status OutgoingCall::OverflowStatus() const {
+  if (BuilderIn(message_).out_of_heap()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "weft: no room for the request in this thread's lane to worker ", lane_->worker(),
+        ": calls still in flight hold its request heap (max_payload_bytes = ", max_payload_bytes_,
+        " bytes); wait for them, or raise max_payload_bytes"));
+  }
+  return absl::ResourceExhaustedError(
+      absl::StrCat("weft: the request exceeds max_payload_bytes (", max_payload_bytes_,
+                   " bytes); send less, or raise PoolOptions.max_payload_bytes"));
+}
+
 absl::Status OutgoingCall::BuildFailure(const kj::Exception& e) {
   absl::Status status;
   if (message_ != nullptr && BuilderIn(message_).overflowed()) {
-    status = absl::ResourceExhaustedError(
-        absl::StrCat("weft: the request exceeds max_payload_bytes (", max_payload_bytes_,
-                     "): ", e.getDescription().cStr()));
+    status = OverflowStatus();
   } else {
     status = absl::InvalidArgumentError(
         absl::StrCat("weft: building the request failed: ", e.getDescription().cStr()));

@@ -67,6 +67,8 @@ class OutgoingCall {
  private:
   void ReturnSlot();
   void End();
+  // ResourceExhausted for a request that did not fit, saying why.
+  absl::Status OverflowStatus() const;
 
   // The request builder (runtime/internal/region_message.h) lives here, on
   // the calling thread's stack; outgoing_call.cc checks that it fits.

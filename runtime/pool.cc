@@ -1,6 +1,9 @@
 // PoolBase (pool.h): the non-template part of weft::Pool<I>.
 #include "runtime/pool.h"
 
+#include <cstdio>
+#include <string>
+
 #include "runtime/internal/pool_core.h"
 
 namespace weft {
@@ -13,22 +16,31 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolBase::CreateCore(const PoolOptions
   return PoolCore::Create(options, interface_id, methods, std::move(factory));
 }
 
+namespace {
+
+void ShutdownAtEnd(PoolCore& core) {
+  absl::Status stopped = core.Shutdown(ShutdownMode::kDrain, core.options().shutdown_grace);
+  if (!stopped.ok()) std::fprintf(stderr, "%s\n", std::string(stopped.message()).c_str());
+}
+
+}  // namespace
+
 PoolBase& PoolBase::operator=(PoolBase&& other) noexcept {
   if (this != &other) {
-    if (core_) core_->Shutdown(ShutdownMode::kDrain, core_->options().shutdown_grace);
+    if (core_) ShutdownAtEnd(*core_);
     core_ = std::move(other.core_);
   }
   return *this;
 }
 
 PoolBase::~PoolBase() {
-  if (core_) core_->Shutdown(ShutdownMode::kDrain, core_->options().shutdown_grace);
+  if (core_) ShutdownAtEnd(*core_);
 }
 
-PoolStats PoolBase::Stats() const { return core_->Stats(); }
+PoolStats PoolBase::Stats() const { return core_ != nullptr ? core_->Stats() : PoolStats(); }
 
-void PoolBase::Shutdown(ShutdownMode mode, absl::Duration grace) {
-  if (core_) core_->Shutdown(mode, grace);
+absl::Status PoolBase::Shutdown(ShutdownMode mode, absl::Duration grace) {
+  return core_ != nullptr ? core_->Shutdown(mode, grace) : absl::OkStatus();
 }
 
 }  // namespace internal

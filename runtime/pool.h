@@ -40,16 +40,22 @@ class PoolBase {
   PoolBase& operator=(PoolBase&& other) noexcept;
   ~PoolBase();
 
-  // Counters and state per worker, read live from shared memory.
+  // Counters and state per worker, read live from shared memory. A
+  // moved-from pool has no workers: empty stats.
   PoolStats Stats() const;
 
   // kDrain: finish every call sent, waiting at most `grace`, then cancel
   // what is left. kCancelPending: resolve every outstanding call with
   // Cancelled at once (workers see aborted()). Either way new calls fail
   // with Unavailable and the workers stop (process workers: told to stop,
-  // then SIGTERM, then SIGKILL, every child reaped). Idempotent.
-  void Shutdown(ShutdownMode mode = ShutdownMode::kDrain,
-                absl::Duration grace = absl::InfiniteDuration());
+  // then SIGTERM, then SIGKILL, every child reaped). Returns within about
+  // `grace` even if a thread worker is stuck in a method that never returns:
+  // that thread is left running (its memory is kept until it returns) and
+  // the result is DeadlineExceeded naming it; OK otherwise. Idempotent: a
+  // second call waits for the first (one from a Then callback returns at
+  // once). A moved-from pool has nothing to stop and returns OK.
+  absl::Status Shutdown(ShutdownMode mode = ShutdownMode::kDrain,
+                        absl::Duration grace = absl::InfiniteDuration());
 
  protected:
   using SkeletonFactory = std::function<std::unique_ptr<SkeletonBase>()>;

@@ -23,7 +23,6 @@ struct WorkerStats {
   uint64_t calls_served = 0;   // calls the worker finished (any outcome)
   uint64_t sleeps = 0;         // times the worker went to sleep on its futex
   bool sleeping = false;       // asleep now (after its spin window ran out)
-  bool running = false;        // the worker is up
   uint32_t slots_in_use = 0;   // call slots taken, over all lanes to this worker
   uint64_t calls_started = 0;  // calls the worker took off its rings
   // Process workers.

@@ -30,16 +30,7 @@ namespace {
 
 absl::StatusOr<Region> MapRegion(control::Boot::Reader boot) {
   if (boot.getRegionFd() >= 0) return Region::Map(boot.getRegionFd());
-  const std::string path = boot.getRegionName().cStr();
-  const int fd = path.rfind("/proc/", 0) == 0 ? open(path.c_str(), O_RDWR | O_CLOEXEC)
-                                              : shm_open(path.c_str(), O_RDWR, 0);
-  if (fd < 0) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open region ", path, ": ", std::strerror(errno)));
-  }
-  absl::StatusOr<Region> region = Region::Map(fd);
-  close(fd);  // the mapping keeps the memory
-  return region;
+  return Region::Open(boot.getRegionName().cStr());
 }
 
 }  // namespace
@@ -52,10 +43,12 @@ int RunProcessWorker(const std::function<std::unique_ptr<SkeletonBase>()>& facto
                  "(PoolOptions.worker_command); it does nothing on its own.\n");
     return 2;
   }
-  // Exit with the host: the signal if it dies from now on, and the check
-  // for a host that died before this call (we would be reparented).
+  // Exit with the host: the signal if it dies from now on. A host that died
+  // before this call shows as EOF on the control socket (the boot read below
+  // fails, or the watcher thread exits us); the parent's pid says nothing,
+  // since a legitimate parent may be pid 1 (a container's entrypoint, a
+  // sandbox's reaper).
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() == 1) return 1;
   const int control = std::atoi(control_env);
   // Not for our children: a subprocess holding the socket would hide our
   // death from the host.
@@ -78,6 +71,8 @@ int RunProcessWorker(const std::function<std::unique_ptr<SkeletonBase>()>& facto
     if (started.ok()) {
       // Release: before any call this worker completes (Stats: "up").
       region->header()->worker_pid.store(getpid(), std::memory_order_release);
+      // Release: as above; Stats() compares it with the host's token.
+      region->header()->boot_token.store(boot.getBootToken(), std::memory_order_release);
     }
     SendReady(control, started);
     if (!started.ok()) return 1;

@@ -15,6 +15,9 @@ struct Boot {
   maxPayloadBytes @3 :UInt64;
   spinPolls @4 :UInt32;
   yieldPolls @5 :UInt32;
+  # Identifies this start; the worker stores it in its region before it
+  # serves (RegionHeader::boot_token).
+  bootToken @6 :UInt64;
 }
 
 struct Ready {

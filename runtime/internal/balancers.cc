@@ -1,7 +1,12 @@
 #include "runtime/internal/balancers.h"
 
-#include <utility>
+#include <sys/random.h>
 
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "absl/time/clock.h"
 #include "absl/types/span.h"
 
 namespace weft {
@@ -16,7 +21,29 @@ WorkerPicker::WorkerPicker(const PoolOptions& options, std::vector<WorkerLoadSou
                   (options.balancer != BalancerKind::kRoundRobin &&
                    options.balancer != BalancerKind::kRandom)),
       lanes_(new LaneState[lanes]),
-      submitted_(new Submitted[workers_.size()]) {}
+      submitted_(new Submitted[workers_.size()]) {
+  // Every lane of every pool draws its own random sequence: seeded from the
+  // kernel's generator, so two pools (or the first calls of many threads)
+  // do not all pick the same workers.
+  std::vector<uint32_t> seeds(lanes);
+  const size_t want = seeds.size() * sizeof(uint32_t);
+  size_t got = 0;
+  while (got < want) {
+    const ssize_t n = getrandom(reinterpret_cast<char*>(seeds.data()) + got, want - got, 0);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  // No kernel randomness (never on Linux >= 3.17): mix the clock and the address.
+  uint64_t fallback =
+      static_cast<uint64_t>(absl::GetCurrentTimeNanos()) ^ reinterpret_cast<uintptr_t>(this);
+  for (uint32_t i = 0; i < lanes; ++i) {
+    if (got < want) {
+      fallback = fallback * 6364136223846793005ull + 1442695040888963407ull;
+      seeds[i] = static_cast<uint32_t>(fallback >> 32);
+    }
+    lanes_[i].random = seeds[i] != 0 ? seeds[i] : 0x9e3779b9u;  // xorshift needs non-zero
+  }
+}
 
 uint64_t WorkerPicker::InFlight(uint32_t w) const {
   // Relaxed: a load snapshot for balancing, not a synchronization point.

@@ -10,11 +10,18 @@
 // the oldest pending call in 1 ms slices so that new registrations are
 // picked up; a later call's callback may lag by up to that slice.
 //
+// Lifetime: a callback may destroy the pool (drop its last reference) or
+// call Shutdown. The thread's state is held by shared_ptr, by the thread
+// itself too, so the thread never reads the Continuations object (or the
+// pool around it) after a callback returns; Stop() from inside a callback
+// detaches the thread, which ends once the callbacks still pending ran.
+//
 // Thread safety: thread-safe.
 #ifndef WEFT_RUNTIME_INTERNAL_CONTINUATIONS_H_
 #define WEFT_RUNTIME_INTERNAL_CONTINUATIONS_H_
 
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -27,7 +34,7 @@ namespace internal {
 
 class Continuations {
  public:
-  Continuations() = default;
+  Continuations() : state_(std::make_shared<State>()) {}
   Continuations(const Continuations&) = delete;
   Continuations& operator=(const Continuations&) = delete;
   ~Continuations() { Stop(); }
@@ -36,19 +43,26 @@ class Continuations {
   // Runs what is pending (every call must have resolved) and joins the
   // thread; from a callback itself, detaches it instead. Idempotent.
   void Stop();
+  // True on the continuation thread (inside a callback).
+  bool OnLoopThread() const;
 
  private:
   struct Pending {
     CallHandle call;
     std::function<void(CallHandle)> run;
   };
-  void Loop();
+  // Shared by the object and its thread.
+  struct State {
+    Mutex mutex;
+    CondVar cv;
+    std::vector<Pending> added ABSL_GUARDED_BY(mutex);
+    bool stop ABSL_GUARDED_BY(mutex) = false;
+    std::thread thread ABSL_GUARDED_BY(mutex);
+    std::thread::id thread_id ABSL_GUARDED_BY(mutex);
+  };
+  static void Loop(std::shared_ptr<State> state);
 
-  Mutex mutex_;
-  CondVar cv_;
-  std::vector<Pending> added_ ABSL_GUARDED_BY(mutex_);
-  bool stop_ ABSL_GUARDED_BY(mutex_) = false;
-  std::thread thread_ ABSL_GUARDED_BY(mutex_);
+  const std::shared_ptr<State> state_;
 };
 
 }  // namespace internal

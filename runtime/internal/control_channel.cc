@@ -35,7 +35,7 @@ bool SendAll(int fd, kj::ArrayPtr<const kj::byte> bytes) {
 }  // namespace
 
 bool SendBoot(int fd, const PoolOptions& options, uint32_t index, int region_fd_in_child,
-              const std::string& region_path) {
+              const std::string& region_path, uint64_t boot_token) {
   capnp::MallocMessageBuilder boot_message;
   control::Boot::Builder boot = boot_message.initRoot<control::Boot>();
   boot.setWorkerIndex(index);
@@ -44,6 +44,7 @@ bool SendBoot(int fd, const PoolOptions& options, uint32_t index, int region_fd_
   boot.setMaxPayloadBytes(options.max_payload_bytes);
   boot.setSpinPolls(options.spin.spin_polls);
   boot.setYieldPolls(options.spin.yield_polls);
+  boot.setBootToken(boot_token);
   kj::Array<capnp::word> words = capnp::messageToFlatArray(boot_message);
   return SendAll(fd, words.asBytes());
 }

@@ -28,8 +28,9 @@ namespace internal {
 // Host: sends the boot message. `region_fd_in_child` is the fd number the
 // worker has its region on, or -1 with `region_path` to open instead.
 // False if the worker closed its end (it has exited).
+// `boot_token` names this start (see RegionHeader::boot_token).
 bool SendBoot(int fd, const PoolOptions& options, uint32_t index, int region_fd_in_child,
-              const std::string& region_path);
+              const std::string& region_path, uint64_t boot_token);
 
 // Host: reads one whole message from `fd` before `until`; empty on EOF or
 // time-out (`timed_out` says which).

@@ -20,9 +20,20 @@ namespace {
 
 constexpr uint64_t kWordBytes = sizeof(capnp::word);
 
-uint64_t TraversalLimit(uint64_t message_words) {
-  // Cap'n Proto's default, or enough to read a large message a few times.
+// The traversal budget for validating an untrusted worker's results: every
+// pointer is followed once then, so amplification (pointers that alias) is
+// bounded here, at four times the message's size.
+uint64_t ValidationLimit(uint64_t message_words) {
   return std::max<uint64_t>(8ull << 20, 4 * message_words);
+}
+
+// Results the caller reads: built by a trusted worker, or already fully
+// validated. The caller may read them as often as it likes (a loop over a
+// large list re-traverses it on every access), so no budget applies.
+capnp::ReaderOptions CallerReaderOptions() {
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = kj::maxValue;
+  return options;
 }
 
 }  // namespace
@@ -363,11 +374,8 @@ void LaneHost::ResolveFromSlot(CallState* call) {
     } else if (config_.trusted_worker) {
       // Read the results where the worker wrote them.
       call->segment_count = table.count;
-      uint64_t words = 0;
-      for (uint32_t i = 0; i < table.count; ++i) words += table.segments[i].words;
-      capnp::ReaderOptions options;
-      options.traversalLimitInWords = TraversalLimit(words);
-      call->reader.emplace(kj::arrayPtr(call->segments.data(), call->segment_count), options);
+      call->reader.emplace(kj::arrayPtr(call->segments.data(), call->segment_count),
+                           CallerReaderOptions());
       // Release: publishes the reader and segments to whoever claims them
       // (acquire loads of phase in CallHandle and Evacuate).
       call->phase.store(kReadyInSlot, std::memory_order_release);
@@ -377,9 +385,15 @@ void LaneHost::ResolveFromSlot(CallState* call) {
       // the results out, then check every pointer of the copy, so that
       // reading the Response can never throw.
       call->segment_count = table.count;
+      uint64_t words = 0;
+      for (uint32_t i = 0; i < table.count; ++i) words += table.segments[i].words;
       CopyOut(call);
       try {
-        call->reader->getRoot<capnp::AnyPointer>().targetSize();
+        capnp::ReaderOptions options;
+        options.traversalLimitInWords = ValidationLimit(words);
+        capnp::SegmentArrayMessageReader check(
+            kj::arrayPtr(call->segments.data(), call->segment_count), options);
+        check.getRoot<capnp::AnyPointer>().targetSize();
       } catch (const kj::Exception& e) {
         call->copy = nullptr;
         call->reader.reset();
@@ -433,10 +447,9 @@ void LaneHost::CopyOut(CallState* call) {
     call->segments[i] = kj::arrayPtr(static_cast<const capnp::word*>(at), segment.size());
     at += segment.size();
   }
-  capnp::ReaderOptions options;
-  options.traversalLimitInWords = TraversalLimit(words);
   call->reader.reset();
-  call->reader.emplace(kj::arrayPtr(call->segments.data(), call->segment_count), options);
+  call->reader.emplace(kj::arrayPtr(call->segments.data(), call->segment_count),
+                       CallerReaderOptions());
 }
 
 bool LaneHost::Evacuate(CallState* call) {

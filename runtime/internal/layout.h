@@ -34,7 +34,7 @@ namespace internal {
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr uint64_t kRegionMagic = 0x5446'4557'5446'4557ull;  // "WEFTWEFT"
-inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint32_t kLayoutVersion = 2;
 inline constexpr uint32_t kMaxSegments = 16;
 inline constexpr uint32_t kMaxStatusMessage = 512;
 
@@ -88,6 +88,12 @@ struct RegionHeader {
   // A process worker's pid, stored by the worker once it started (before it
   // serves), cleared by the host's supervisor when the worker died.
   std::atomic<int32_t> worker_pid;
+  // The token the host gave this start in its Boot message, stored by the
+  // worker once it started (before it serves); cleared by the supervisor
+  // when the worker died. Stats() calls a worker up while it matches the
+  // token of the host's latest start: unlike a pid, it holds when a
+  // command_prefix wrapper forks the worker as its child.
+  std::atomic<uint64_t> boot_token;
 };
 static_assert(std::is_standard_layout_v<RegionHeader>);
 static_assert(alignof(RegionHeader) == kCacheLine);

@@ -1,8 +1,12 @@
 #include "runtime/internal/pool_core.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "runtime/internal/options_check.h"
 #include "runtime/internal/status_macros.h"
 #include "runtime/internal/wait.h"
@@ -33,7 +37,7 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
   std::vector<std::future<absl::Status>> started;
   // On any failure below, the destructor's Shutdown stops what started.
   for (uint32_t w = 0; w < static_cast<uint32_t>(options.workers); ++w) {
-    auto worker = std::make_unique<Worker>();
+    auto worker = std::make_shared<Worker>();
     WEFT_ASSIGN_OR_RETURN(
         worker->region,
         Region::Create(geometry, interface_id, static_cast<uint32_t>(methods.size()),
@@ -77,24 +81,32 @@ absl::Status PoolCore::StartThreadWorker(uint32_t w, SkeletonFactory& factory,
   }
   std::promise<absl::Status> start;
   started.push_back(start.get_future());
-  worker.thread =
-      std::thread([region = &worker.region, impl = worker.impl.get(), spin = options_.spin,
-                   limit = options_.max_payload_bytes / sizeof(capnp::word), w,
-                   start = std::move(start)]() mutable {
-        WorkerLoop loop(region->base(), region->size(), region->geometry(), impl, spin, limit);
-        absl::Status s = loop.Start();
-        if (!s.ok()) {
-          start.set_value(absl::Status(
-              s.code(), absl::StrCat("weft: worker ", w, " failed to start: ", s.message())));
-          return;
-        }
-        start.set_value(absl::OkStatus());
-        loop.Run();
-      });
+  // The thread keeps its Worker (region, skeleton) alive: see Shutdown.
+  worker.thread = std::thread([self = workers_[w], spin = options_.spin,
+                               limit = options_.max_payload_bytes / sizeof(capnp::word), w,
+                               start = std::move(start)]() mutable {
+    Region& region = self->region;
+    WorkerLoop loop(region.base(), region.size(), region.geometry(), self->impl.get(), spin, limit);
+    absl::Status s = loop.Start();
+    if (!s.ok()) {
+      start.set_value(absl::Status(
+          s.code(), absl::StrCat("weft: worker ", w, " failed to start: ", s.message())));
+    } else {
+      start.set_value(absl::OkStatus());
+      loop.Run();
+    }
+    // Release: pairs with JoinThreadWorkers' acquire load; the loop is done
+    // with the region.
+    self->exited.store(1, std::memory_order_release);
+    FutexWake(&self->exited, 1);
+  });
   return absl::OkStatus();
 }
 
-PoolCore::~PoolCore() { Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration()); }
+PoolCore::~PoolCore() {
+  absl::Status stopped = Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration());
+  if (!stopped.ok()) std::fprintf(stderr, "%s\n", std::string(stopped.message()).c_str());
+}
 
 absl::StatusOr<uint32_t> PoolCore::BindLane() {
   WEFT_ASSIGN_OR_RETURN(const LaneRegistry::Binding binding, registry_->Bind());
@@ -121,10 +133,26 @@ void PoolCore::MakeLanes(uint32_t lane) {
   }
 }
 
-void PoolCore::Shutdown(ShutdownMode mode, absl::Duration grace) {
+absl::Status PoolCore::Shutdown(ShutdownMode mode, absl::Duration grace) {
+  {
+    MutexLock lock(&shutdown_mutex_);
+    if (shutdown_started_) {
+      // A Then callback cannot wait for a shutdown that waits for it.
+      if (continuations_.OnLoopThread()) return absl::OkStatus();
+      while (!shutdown_done_) shutdown_done_cv_.Wait(&shutdown_mutex_);
+      return shutdown_result_;
+    }
+    shutdown_started_ = true;
+  }
+  absl::Status result = StopEverything(mode, grace);
   MutexLock lock(&shutdown_mutex_);
-  if (shut_down_) return;
-  shut_down_ = true;
+  shutdown_done_ = true;
+  shutdown_result_ = result;
+  shutdown_done_cv_.SignalAll();
+  return result;
+}
+
+absl::Status PoolCore::StopEverything(ShutdownMode mode, absl::Duration grace) {
   // Seq_cst: new calls see it (Begin's seq_cst load after its seq_cst busy
   // store); we then see every caller that got past the check as busy.
   shutting_down_.store(1, std::memory_order_seq_cst);
@@ -163,17 +191,44 @@ void PoolCore::Shutdown(ShutdownMode mode, absl::Duration grace) {
     header->doorbell.fetch_add(1, std::memory_order_release);
     FutexWake(&header->doorbell, 1);
   }
-  for (auto& worker : workers_) {
-    if (worker->thread.joinable()) worker->thread.join();
-    // Relaxed: display only.
-    if (supervisor_ == nullptr) worker->status.up.store(false, std::memory_order_relaxed);
-  }
+  // A moment past the grace for workers to see the stop flag and leave.
+  const std::vector<uint32_t> stuck =
+      JoinThreadWorkers(std::max(until, absl::Now() + absl::Milliseconds(100)));
   if (supervisor_ != nullptr) supervisor_->Stop(absl::Now() + absl::Seconds(2));
   // Every call has resolved now: run the remaining continuations and stop.
   continuations_.Stop();
   // No worker runs and no call is sent any more: give back the slots of
   // calls resolved early (no owner thread can race with this now).
   for (LaneHost* lane : lanes) lane->ReclaimOrphans();
+  if (stuck.empty()) return absl::OkStatus();
+  return absl::DeadlineExceededError(absl::StrCat(
+      "weft: the shutdown grace (", absl::FormatDuration(grace), ") passed with thread worker(s) ",
+      absl::StrJoin(stuck, ", "),
+      " still inside a method that did not return (and did not check call.aborted()); their "
+      "calls were cancelled and the threads left running, detached, with their memory kept "
+      "until they return"));
+}
+
+std::vector<uint32_t> PoolCore::JoinThreadWorkers(absl::Time until) {
+  std::vector<uint32_t> stuck;
+  for (uint32_t w = 0; w < workers_.size(); ++w) {
+    Worker& worker = *workers_[w];
+    if (!worker.thread.joinable()) continue;
+    // Acquire: pairs with the thread's release store as it leaves its loop.
+    while (worker.exited.load(std::memory_order_acquire) == 0) {
+      if (!FutexWait(&worker.exited, 0, until)) break;
+    }
+    // Acquire: as above.
+    if (worker.exited.load(std::memory_order_acquire) != 0) {
+      worker.thread.join();
+    } else {
+      worker.thread.detach();  // it holds its Worker; see StartThreadWorker
+      stuck.push_back(w);
+    }
+    // Relaxed: display only.
+    worker.status.up.store(false, std::memory_order_relaxed);
+  }
+  return stuck;
 }
 
 PoolStats PoolCore::Stats() const {
@@ -181,24 +236,25 @@ PoolStats PoolCore::Stats() const {
   for (const auto& worker : workers_) {
     const RegionHeader* header = worker->region.header();
     WorkerStats w;
-    // Relaxed (these five): counters and flags for display; no data is read
+    // Relaxed (these four): counters and flags for display; no data is read
     // through them.
     w.calls_served = header->calls_served.load(std::memory_order_relaxed);
     w.sleeps = header->sleeps.load(std::memory_order_relaxed);
     w.sleeping = header->worker_sleeping.load(std::memory_order_relaxed) != 0;
-    w.running = header->stop.load(std::memory_order_relaxed) == 0;
     w.calls_started = header->calls_started.load(std::memory_order_relaxed);
     // Acquire: pairs with the supervisor's release stores of the pid.
     w.pid = worker->status.pid.load(std::memory_order_acquire);
     // Acquire: pairs with the worker's release store of boots.
     const uint64_t boots = header->boots.load(std::memory_order_acquire);
     w.restarts = boots > 1 ? boots - 1 : 0;
-    // A process worker is up once it says so in its region (before it
-    // serves anything), and only under the pid the host started; a thread
-    // worker while the pool runs. Acquire: pairs with the worker's release
-    // store of worker_pid.
+    // A process worker is up once it stored its start's boot token in its
+    // region (before it serves anything), while that token is the host's
+    // latest; a thread worker while the pool runs. Acquire (both): pair with
+    // the supervisor's and the worker's release stores of the tokens.
+    const uint64_t token = worker->status.token.load(std::memory_order_acquire);
     w.up = supervisor_ != nullptr
-               ? w.pid != 0 && header->worker_pid.load(std::memory_order_acquire) == w.pid
+               ? w.pid != 0 && token != 0 &&
+                     header->boot_token.load(std::memory_order_acquire) == token
                : worker->status.up.load(std::memory_order_relaxed);  // relaxed: display
     // Relaxed: display only.
     w.failed = worker->status.failed.load(std::memory_order_relaxed);
@@ -209,6 +265,10 @@ PoolStats PoolCore::Stats() const {
   for (size_t w = 0; w < workers_.size(); ++w) {
     for (const auto& lane : workers_[w]->lanes) {
       if (lane == nullptr) continue;
+      // Slots of calls resolved early (dropped futures, aborts, deadlines)
+      // that the worker has finished are free, only not yet given back: give
+      // them back now (any thread may), so an idle pool shows none in use.
+      lane->ReclaimOrphans();
       stats.workers[w].slots_in_use += lane->SlotsInUse();
     }
   }

@@ -88,12 +88,20 @@ class PoolCore {
   Continuations& continuations() { return continuations_; }
 
   // ---- Control.
-  void Shutdown(ShutdownMode mode, absl::Duration grace);
+  // Stops the pool (see Pool::Shutdown). Bounded by `grace` (plus a moment
+  // for the workers to see the stop flag): a thread worker still inside a
+  // method then is left running, detached, with its region and skeleton
+  // kept alive until it returns, and the status names it. A second call
+  // waits for the first to finish; one from a Then callback returns at once.
+  absl::Status Shutdown(ShutdownMode mode, absl::Duration grace);
   PoolStats Stats() const;
 
  private:
   struct Worker {
     Region region;
+    // Thread workers: set (release) by the thread as it leaves its loop;
+    // Shutdown waits on it (acquire, futex) with a deadline.
+    std::atomic<uint32_t> exited{0};
     WorkerStatus status;
     std::unique_ptr<SkeletonBase> impl;  // thread workers
     std::thread thread;                  // thread workers
@@ -111,7 +119,9 @@ class PoolCore {
   const PoolOptions options_;
   const absl::Span<const MethodInfo> methods_;
   LaneConfig lane_config_;
-  std::vector<std::unique_ptr<Worker>> workers_;
+  // shared_ptr: a thread worker's thread holds its Worker too, so a thread
+  // left running past the shutdown grace never outlives its memory.
+  std::vector<std::shared_ptr<Worker>> workers_;
   std::shared_ptr<LaneRegistry> registry_;
   std::unique_ptr<WorkerPicker> picker_;
   AbortBudget aborts_;
@@ -120,8 +130,16 @@ class PoolCore {
   std::unique_ptr<Supervisor> supervisor_;  // process workers
 
   mutable Mutex lanes_mutex_;  // guards the creation of Worker::lanes entries
+  absl::Status StopEverything(ShutdownMode mode, absl::Duration grace);
+  // Waits for the thread workers to leave their loops until `until`; returns
+  // the indices of those still inside a method (detached).
+  std::vector<uint32_t> JoinThreadWorkers(absl::Time until);
+
   Mutex shutdown_mutex_;
-  bool shut_down_ ABSL_GUARDED_BY(shutdown_mutex_) = false;
+  CondVar shutdown_done_cv_;
+  bool shutdown_started_ ABSL_GUARDED_BY(shutdown_mutex_) = false;
+  bool shutdown_done_ ABSL_GUARDED_BY(shutdown_mutex_) = false;
+  absl::Status shutdown_result_ ABSL_GUARDED_BY(shutdown_mutex_);
 };
 
 }  // namespace internal

@@ -143,6 +143,27 @@ absl::StatusOr<Region> Region::Create(const Geometry& geometry, uint64_t interfa
   return region;
 }
 
+absl::StatusOr<Region> Region::Open(const std::string& path) {
+  const bool via_proc = path.rfind("/proc/", 0) == 0;
+  const int fd =
+      via_proc ? open(path.c_str(), O_RDWR | O_CLOEXEC) : shm_open(path.c_str(), O_RDWR, 0);
+  if (fd < 0) {
+    const int e = errno;
+    std::string hint;
+    if (e == ENOENT) {
+      hint = via_proc ? "; the worker must see the host's /proc (a sandbox with its own /proc "
+                        "cannot restart named-mode workers: use SharedMemory::kAnonymous)"
+                      : "; the worker must share /dev/shm with the host (with bubblewrap: "
+                        "--bind /dev/shm /dev/shm), or use SharedMemory::kAnonymous";
+    }
+    return absl::NotFoundError(
+        absl::StrCat("cannot open region ", path, ": ", std::strerror(e), hint));
+  }
+  absl::StatusOr<Region> region = Map(fd);
+  close(fd);  // the mapping keeps the memory
+  return region;
+}
+
 absl::Status Region::Validate(const char* base, uint64_t mapped_bytes) {
   if (mapped_bytes < sizeof(RegionHeader)) {
     return absl::InvalidArgumentError("weft: region is smaller than its header");

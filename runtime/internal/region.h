@@ -53,6 +53,11 @@ class Region {
   // Maps the region behind `fd` (not taken over: the caller keeps it) and
   // validates its header.
   static absl::StatusOr<Region> Map(int fd);
+  // Maps the region at `path`: a POSIX shared-memory name ("/weft-<hex>",
+  // named mode) or a /proc/<pid>/fd/<n> path (a named-mode replacement).
+  // NotFound says what a sandboxed worker must share with the host when it
+  // cannot open it (/dev/shm, or the host's /proc).
+  static absl::StatusOr<Region> Open(const std::string& path);
   // Validates a region header against the mapping's size.
   static absl::Status Validate(const char* base, uint64_t mapped_bytes);
 

@@ -41,7 +41,8 @@ kj::ArrayPtr<capnp::word> RegionMessageBuilder::allocateSegment(capnp::uint mini
   const uint64_t remaining = limit_words_ - std::min(limit_words_, allocated_words_);
   if (minimum > remaining || segment_count_ == kMaxSegments || spill_ == nullptr) {
     overflowed_ = true;
-    KJ_FAIL_REQUIRE("weft: message exceeds max_payload_bytes", limit_words_ * kWordBytes);
+    // The caller turns this into a status of its own (overflowed()).
+    KJ_FAIL_REQUIRE("weft: the message exceeds max_payload_bytes");
   }
   uint64_t words = std::min(remaining, std::max(minimum, allocated_words_));
   std::optional<uint64_t> offset = spill_->AllocateSpill(words);
@@ -52,7 +53,7 @@ kj::ArrayPtr<capnp::word> RegionMessageBuilder::allocateSegment(capnp::uint mini
   if (!offset.has_value()) {
     overflowed_ = true;
     out_of_heap_ = true;
-    KJ_FAIL_REQUIRE("weft: no room in the lane's heap for a message segment", words * kWordBytes);
+    KJ_FAIL_REQUIRE("weft: no room in the lane's heap for a message segment");
   }
   char* start = base_ + *offset;
   std::memset(start, 0, words * kWordBytes);

@@ -51,14 +51,31 @@ void CountServed(RegionHeader* header, bool started) {
                              std::memory_order_relaxed);
 }
 
+// "; the worker's last output: ..." for a start that failed, or "".
+std::string OutputNote(const std::string& tail) {
+  return tail.empty() ? "" : absl::StrCat("; the worker's last output: ", tail);
+}
+
+// Forwards (with the worker's prefix) what a failed start printed, closes its
+// pipes, and returns the last lines (stderr's, else stdout's).
+std::string DrainTail(SpawnedWorker& spawned, uint32_t w) {
+  LineForwarder out(w, 1), err(w, 2);
+  out.Adopt(std::exchange(spawned.stdout_fd, -1));
+  err.Adopt(std::exchange(spawned.stderr_fd, -1));
+  out.DrainAndClose();
+  err.DrainAndClose();
+  return err.Tail().empty() ? out.Tail() : err.Tail();
+}
+
 // Forks the worker and sends its boot message; the Ready is read by the caller.
 absl::StatusOr<SpawnedWorker> Launch(const PoolOptions& options, uint32_t w, int region_fd,
-                                     const std::string& region_path) {
+                                     const std::string& region_path, uint64_t boot_token) {
   absl::StatusOr<SpawnedWorker> spawned = LaunchProcess(options, w, region_fd);
   if (!spawned.ok()) return spawned;
   bool sent = false;
   try {
-    sent = SendBoot(spawned->control_fd, options, w, region_fd >= 0 ? kRegionFd : -1, region_path);
+    sent = SendBoot(spawned->control_fd, options, w, region_fd >= 0 ? kRegionFd : -1, region_path,
+                    boot_token);
   } catch (const kj::Exception& e) {
     KillAndReap(spawned->pid);
     CloseFds(*spawned);
@@ -68,9 +85,11 @@ absl::StatusOr<SpawnedWorker> Launch(const PoolOptions& options, uint32_t w, int
   if (!sent) {
     // The worker closed its end: it has exited already.
     const std::string how = ReapAfterEof(spawned->pid);
+    const std::string tail = DrainTail(*spawned, w);
     CloseFds(*spawned);
-    return absl::FailedPreconditionError(absl::StrCat(
-        "weft: worker ", w, " (", CommandString(options), ") exited before it was ready: ", how));
+    return absl::FailedPreconditionError(
+        absl::StrCat("weft: worker ", w, " (", CommandString(options),
+                     ") exited before it was ready: ", how, OutputNote(tail)));
   }
   return spawned;
 }
@@ -113,6 +132,21 @@ void Supervisor::Stop(absl::Time until) {
   wake_fd_ = -1;
 }
 
+uint64_t Supervisor::NextToken(uint32_t w) {
+  const uint64_t token = ++last_token_;
+  // Release: pairs with Stats()'s acquire load; stored before the Boot that
+  // carries it is sent, so before the start can serve anything.
+  workers_[w].status->token.store(token, std::memory_order_release);
+  return token;
+}
+
+void Supervisor::ClearToken(uint32_t w) {
+  // Relaxed: the worker is gone; Stats() reads the status token below first.
+  workers_[w].region->header()->boot_token.store(0, std::memory_order_relaxed);
+  // Release: pairs with Stats()'s acquire load.
+  workers_[w].status->token.store(0, std::memory_order_release);
+}
+
 std::string Supervisor::RegionPathFor(uint32_t w, int& fd) {
   Region& region = *workers_[w].region;
   RegionHeader* header = region.header();
@@ -133,7 +167,7 @@ std::string Supervisor::RegionPathFor(uint32_t w, int& fd) {
 absl::Status Supervisor::StartFirst(uint32_t w) {
   int fd;
   const std::string path = RegionPathFor(w, fd);
-  absl::StatusOr<SpawnedWorker> spawned = Launch(options_, w, fd, path);
+  absl::StatusOr<SpawnedWorker> spawned = Launch(options_, w, fd, path, NextToken(w));
   if (!spawned.ok()) {
     if (options_.shared_memory == SharedMemory::kNamed) workers_[w].region->Unlink();
     return spawned.status();
@@ -159,8 +193,10 @@ absl::Status Supervisor::StartFirst(uint32_t w) {
   // The worker has mapped the region (or is gone): the name is not needed.
   if (options_.shared_memory == SharedMemory::kNamed) workers_[w].region->Unlink();
   if (!ready.ok()) {
+    const std::string tail = DrainTail(*spawned, w);
     CloseFds(*spawned);
-    return ready;
+    if (tail.empty()) return ready;
+    return absl::Status(ready.code(), absl::StrCat(ready.message(), OutputNote(tail)));
   }
   Adopt(w, *spawned);
   return absl::OkStatus();
@@ -170,7 +206,7 @@ void Supervisor::LaunchReplacement(uint32_t w) {
   Child& child = *children_[w];
   int fd;
   const std::string path = RegionPathFor(w, fd);
-  absl::StatusOr<SpawnedWorker> spawned = Launch(options_, w, fd, path);
+  absl::StatusOr<SpawnedWorker> spawned = Launch(options_, w, fd, path, NextToken(w));
   if (!spawned.ok()) {
     StartFailed(w, spawned.status());
     return;
@@ -233,15 +269,19 @@ void Supervisor::AbandonStart(uint32_t w, const absl::Status& status) {
   Child& child = *children_[w];
   child.out.DrainAndClose();
   child.err.DrainAndClose();
+  const std::string tail = child.err.Tail().empty() ? child.out.Tail() : child.err.Tail();
   close(child.control_fd);
   child.control_fd = -1;
   child.pid = -1;
   child.starting = false;
+  ClearToken(w);
   // Relaxed: the worker is gone; the supervisor is the only writer now.
   workers_[w].region->header()->worker_pid.store(0, std::memory_order_relaxed);
   // Release: pairs with Stats()'s acquire load.
   workers_[w].status->pid.store(0, std::memory_order_release);
-  StartFailed(w, status);
+  StartFailed(w, tail.empty() ? status
+                              : absl::Status(status.code(),
+                                             absl::StrCat(status.message(), OutputNote(tail))));
 }
 
 void Supervisor::StartFailed(uint32_t w, const absl::Status& status) {
@@ -276,6 +316,7 @@ void Supervisor::OnDeath(uint32_t w) {
           : absl::UnavailableError(
                 absl::StrCat("weft: worker ", w, " (pid ", child.pid, ") died: ", how));
   child.pid = -1;
+  ClearToken(w);
   // Relaxed: the worker is dead; the supervisor is the only writer now.
   workers_[w].region->header()->worker_pid.store(0, std::memory_order_relaxed);
   // Release: pairs with Stats()'s acquire load.

@@ -92,6 +92,9 @@ class Supervisor {
   void AbandonStart(uint32_t w, const absl::Status& status);
   void StartFailed(uint32_t w, const absl::Status& status);
   std::string RegionPathFor(uint32_t w, int& fd);
+  // A fresh boot token for worker `w`'s next start, published in its status.
+  uint64_t NextToken(uint32_t w);
+  void ClearToken(uint32_t w);
   void OnDeath(uint32_t w);
   void CheckTimers(uint32_t w, absl::Time now);
   // Completes, as the dead worker would have, every call it had started.
@@ -108,6 +111,7 @@ class Supervisor {
   int wake_fd_ = -1;  // eventfd: Stop wakes the loop's poll
   std::atomic<bool> stop_{false};
   bool stopped_ = false;
+  uint64_t last_token_ = 0;  // the supervisor thread's
 };
 
 }  // namespace internal

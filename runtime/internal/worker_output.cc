@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace weft {
 namespace internal {
@@ -51,17 +52,27 @@ void LineForwarder::Flush() {
   // Whole lines go out with the worker's index in front.
   size_t start = 0;
   for (size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
-    const std::string line =
-        absl::StrCat("[weft worker ", worker_, "] ", partial_.substr(start, nl + 1 - start));
+    const std::string_view text = std::string_view(partial_).substr(start, nl - start);
+    Remember(text);
+    const std::string line = absl::StrCat("[weft worker ", worker_, "] ", std::string(text), "\n");
     (void)!write(to_, line.data(), line.size());
   }
   partial_.erase(0, start);
   if (partial_.size() > kMaxLine) {
+    Remember(partial_);
     const std::string line = absl::StrCat("[weft worker ", worker_, "] ", partial_, "\n");
     (void)!write(to_, line.data(), line.size());
     partial_.clear();
   }
 }
+
+void LineForwarder::Remember(std::string_view line) {
+  if (line.empty()) return;
+  tail_.emplace_back(line.substr(0, 200));
+  if (tail_.size() > kTailLines) tail_.pop_front();
+}
+
+std::string LineForwarder::Tail() const { return absl::StrJoin(tail_, " | "); }
 
 }  // namespace internal
 }  // namespace weft

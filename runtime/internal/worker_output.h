@@ -14,7 +14,9 @@
 #define WEFT_RUNTIME_INTERNAL_WORKER_OUTPUT_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <string_view>
 
 namespace weft {
 namespace internal {
@@ -36,14 +38,22 @@ class LineForwarder {
   // closes the fd. A child of the worker may still hold the pipe open, so
   // this does not wait for EOF.
   void DrainAndClose();
+  // The last lines forwarded (at most kTailLines, each cut at 200 bytes),
+  // joined with " | ", for error messages: what a worker (or its wrapper)
+  // said before it failed to start.
+  std::string Tail() const;
+
+  static constexpr size_t kTailLines = 6;
 
  private:
   void Flush();
+  void Remember(std::string_view line);
 
   uint32_t worker_;
   int to_;
   int fd_ = -1;
   std::string partial_;  // an unfinished line
+  std::deque<std::string> tail_;
 };
 
 }  // namespace internal

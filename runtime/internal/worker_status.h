@@ -8,6 +8,7 @@
 #define WEFT_RUNTIME_INTERNAL_WORKER_STATUS_H_
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -20,6 +21,9 @@ struct WorkerStatus {
   // The process the host forked (0 while down). Release stores by the
   // supervisor pair with the acquire load in Stats().
   std::atomic<int> pid{0};
+  // The boot token of the latest start (0 while down); release stores by
+  // the supervisor before the start can serve, acquire load in Stats().
+  std::atomic<uint64_t> token{0};
   std::atomic<bool> up{false};      // relaxed: display only
   std::atomic<bool> failed{false};  // given up; release store, relaxed loads by the balancer
 

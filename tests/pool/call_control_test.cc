@@ -365,7 +365,8 @@ TEST(Shutdown, CancelPendingResolvesEverythingAndAbortsRunningCalls) {
   std::vector<weft::Future<TestService::SquareResults>> queued;
   for (int i = 0; i < 30; ++i) queued.push_back(stub.square(i));
   f.gate.WaitEntered(2);
-  pool->Shutdown(weft::ShutdownMode::kCancelPending, absl::Seconds(5));  // gate never opens
+  EXPECT_TRUE(pool->Shutdown(weft::ShutdownMode::kCancelPending, absl::Seconds(5))
+                  .ok());  // gate never opens
   for (auto& g : gated) EXPECT_EQ(g.Get().status().code(), absl::StatusCode::kCancelled);
   for (auto& q : queued) {
     auto r = q.Get();
@@ -385,7 +386,7 @@ TEST(Shutdown, DrainFinishesQueuedAndRunningCalls) {
   for (int i = 0; i < 20; ++i) queued.push_back(stub.square(i));
   f.gate.WaitEntered(1);
   std::thread opener([&] { f.gate.Open(); });
-  pool->Shutdown(weft::ShutdownMode::kDrain);
+  EXPECT_TRUE(pool->Shutdown(weft::ShutdownMode::kDrain).ok());
   opener.join();
   ASSERT_TRUE(running.Get().ok());
   for (int i = 0; i < 20; ++i) EXPECT_EQ(queued[i].Get()->getResult(), i * i);
@@ -398,7 +399,7 @@ TEST(Shutdown, DrainPastItsGraceCancelsTheRest) {
   auto stub = pool->stub();
   auto stuck = stub.gated();
   f.gate.WaitEntered(1);
-  pool->Shutdown(weft::ShutdownMode::kDrain, absl::Milliseconds(20));
+  EXPECT_TRUE(pool->Shutdown(weft::ShutdownMode::kDrain, absl::Milliseconds(20)).ok());
   EXPECT_EQ(stuck.Get().status().code(), absl::StatusCode::kCancelled);
 }
 
@@ -553,7 +554,7 @@ TEST(CallControlStress, EveryCallResolvesExactlyOnce) {
   EXPECT_GT(cancelled.load(), 0);
   // Aborted and expired calls may still be running: let the workers finish
   // everything, then count what is still held.
-  pool->Shutdown(weft::ShutdownMode::kDrain);
+  EXPECT_TRUE(pool->Shutdown(weft::ShutdownMode::kDrain).ok());
   weft::PoolStats stats = pool->Stats();
   EXPECT_EQ(stats.abort_slots_in_use, 0u);
   for (const auto& w : stats.workers) EXPECT_EQ(w.slots_in_use, 0u);

@@ -221,6 +221,8 @@ class FailingStart final : public weft::Skeleton<TestService> {
   absl::Status gatedDefault(GatedDefaultCall&) override { return absl::OkStatus(); }
   absl::Status gatedTimed(GatedTimedCall&) override { return absl::OkStatus(); }
   absl::Status spin(SpinCall&) override { return absl::OkStatus(); }
+  absl::Status stuck(StuckCall&) override { return absl::OkStatus(); }
+  absl::Status manyTexts(ManyTextsCall&) override { return absl::OkStatus(); }
 };
 
 TEST(Pool, FailedOnStartFailsCreate) {
@@ -279,7 +281,7 @@ TEST(Pool, CallsAfterShutdownAreUnavailable) {
   auto pool = MakePool(f, Options(1));
   ASSERT_TRUE(pool.ok());
   auto stub = pool->stub();
-  pool->Shutdown();
+  EXPECT_TRUE(pool->Shutdown().ok());
   auto r = stub.square(2).Get();
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
 }

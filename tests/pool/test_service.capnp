@@ -25,4 +25,9 @@ interface TestService {
   gatedTimed @8 () -> (value :Int64) $Weft.abortable $Weft.timeoutMs(30);
   # Counts to `iterations`, stopping early when aborted.
   spin @9 (iterations :UInt64) -> (reached :UInt64) $Weft.abortable;
+  # Blocks until the gate opens, never looking at aborted() (a method that
+  # shutdown cannot interrupt).
+  stuck @10 () -> ();
+  # Returns `count` texts "item <i>".
+  manyTexts @11 (count :UInt32) -> (items :List(Text));
 }

@@ -34,6 +34,19 @@ class Gate {
     std::lock_guard<std::mutex> lock(mu_);
     return entered_;
   }
+  // Calls that passed the gate and returned from it.
+  int left() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return left_;
+  }
+  // Blocks until the gate opens, whatever happens to the call.
+  void PassIgnoringAbort() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    ++left_;
+  }
   // Returns true if the call was aborted while it waited.
   template <typename Aborted>
   bool Pass(Aborted aborted) {
@@ -57,6 +70,7 @@ class Gate {
   bool open_ = false;
   int entered_ = 0;
   int aborted_ = 0;
+  int left_ = 0;
 };
 
 class TestServiceImpl : public weft::Skeleton<TestService> {
@@ -102,6 +116,15 @@ class TestServiceImpl : public weft::Skeleton<TestService> {
   absl::Status gatedTimed(GatedTimedCall& call) override {
     gate_->Pass([&] { return call.aborted(); });
     call.results().setValue(8);
+    return absl::OkStatus();
+  }
+  absl::Status stuck(StuckCall&) override {
+    gate_->PassIgnoringAbort();
+    return absl::OkStatus();
+  }
+  absl::Status manyTexts(ManyTextsCall& call) override {
+    auto items = call.results().initItems(call.params().getCount());
+    for (uint32_t i = 0; i < items.size(); ++i) items.set(i, ("item " + std::to_string(i)).c_str());
     return absl::OkStatus();
   }
   absl::Status spin(SpinCall& call) override {

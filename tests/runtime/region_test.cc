@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
 namespace weft::internal {
@@ -92,4 +93,26 @@ TEST(Region, BadGeometryIsRefusedAtCreate) {
 }
 
 }  // namespace
+TEST(Region, OpeningAMissingNameSaysWhatASandboxMustShare) {
+  // What a worker in a sandbox with a private /dev sees: the name the host
+  // made is not there.
+  absl::StatusOr<Region> r = Region::Open("/weft-00000000000000000000000000000000");
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kNotFound) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "must share /dev/shm with the host"))
+      << r.status();
+  absl::StatusOr<Region> via_proc = Region::Open("/proc/self/fd/1000000");
+  ASSERT_EQ(via_proc.status().code(), absl::StatusCode::kNotFound) << via_proc.status();
+  EXPECT_TRUE(absl::StrContains(via_proc.status().message(), "must see the host's /proc"))
+      << via_proc.status();
+}
+
+TEST(Region, OpeningAnExistingNameMapsIt) {
+  Geometry g = SmallGeometry();
+  absl::StatusOr<Region> made = Region::Create(g, 7, 1, /*named=*/true);
+  ASSERT_TRUE(made.ok()) << made.status();
+  absl::StatusOr<Region> opened = Region::Open(made->name());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->header()->interface_id, 7u);
+}
+
 }  // namespace weft::internal
