@@ -1,6 +1,7 @@
 // kRandom and kFirstIdleOrRandom draw a sequence of their own for every lane
 // of every pool (seeded from the kernel), so pools and threads do not all
 // pick the same workers.
+#include <latch>
 #include <memory>
 #include <set>
 #include <thread>
@@ -68,8 +69,14 @@ TEST(RandomBalancer, ManyThreadsFirstCallsDoNotAllGoToOneWorker) {
     std::vector<uint32_t> first(8);
     std::vector<std::thread> threads;
     std::vector<weft::Future<TestService::WhoAmIResults>> calls(8);
+    // Every thread keeps its lane until all have called (a thread that ended
+    // would hand its lane, and its random state, to the next one).
+    std::latch all_called(8);
     for (int t = 0; t < 8; ++t) {
-      threads.emplace_back([&, t] { calls[t] = pool->stub().whoAmI(); });
+      threads.emplace_back([&, t] {
+        calls[t] = pool->stub().whoAmI();
+        all_called.arrive_and_wait();
+      });
     }
     for (auto& th : threads) th.join();
     gate.Open();
