@@ -23,9 +23,7 @@ std::optional<Pool> MakePool(Gate& gate, int workers = 1,
   weft::PoolOptions options;
   options.workers = workers;
   options.balancer = balancer;
-  std::atomic<uint32_t> next{0};
-  auto pool =
-      Pool::Create(options, [&] { return std::make_unique<TestServiceImpl>(next++, &gate); });
+  auto pool = MakeTestPool(gate, options);
   EXPECT_TRUE(pool.ok()) << pool.status();
   if (!pool.ok()) return std::nullopt;
   return std::move(*pool);

@@ -22,9 +22,7 @@ absl::StatusOr<Pool> MakePool(Gate& gate, weft::BalancerKind balancer) {
   weft::PoolOptions options;
   options.workers = kWorkers;
   options.balancer = balancer;
-  auto next = std::make_shared<std::atomic<uint32_t>>(0);
-  return Pool::Create(
-      options, [&gate, next] { return std::make_unique<TestServiceImpl>((*next)++, &gate); });
+  return MakeTestPool(gate, options);
 }
 
 std::vector<uint32_t> Picks(Pool& pool, int n) {

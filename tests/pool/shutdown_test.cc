@@ -17,18 +17,12 @@ namespace {
 
 using Pool = weft::Pool<TestService>;
 
-absl::StatusOr<Pool> MakePool(Gate& gate, weft::PoolOptions options) {
-  auto next = std::make_shared<std::atomic<uint32_t>>(0);
-  return Pool::Create(
-      options, [&gate, next] { return std::make_unique<TestServiceImpl>((*next)++, &gate); });
-}
-
 TEST(Shutdown, ReturnsWithinTheGraceAndNamesAStuckThreadWorker) {
   // The gate outlives the pool: the stuck thread is left running and reads it.
   static Gate gate;
   weft::PoolOptions options;
   options.workers = 2;
-  auto pool = MakePool(gate, options);
+  auto pool = MakeTestPool(gate, options);
   ASSERT_TRUE(pool.ok());
   auto stuck = pool->stub().stuck();  // round robin: worker 0
   gate.WaitEntered(1);
@@ -55,7 +49,7 @@ TEST(Shutdown, TheDestructorIsBoundedByShutdownGrace) {
   options.shutdown_grace = absl::Milliseconds(100);
   std::optional<Pool> pool;
   {
-    auto made = MakePool(gate, options);
+    auto made = MakeTestPool(gate, options);
     ASSERT_TRUE(made.ok());
     pool.emplace(std::move(*made));
   }
@@ -77,7 +71,7 @@ TEST(Shutdown, ASecondShutdownWaitsForTheFirstAndGetsItsResult) {
   // Two workers, first idle: the probing calls below go to the free one.
   options.workers = 2;
   options.balancer = weft::BalancerKind::kFirstIdle;
-  auto pool = MakePool(gate, options);
+  auto pool = MakeTestPool(gate, options);
   ASSERT_TRUE(pool.ok());
   auto held = pool->stub().gated();
   gate.WaitEntered(1);
@@ -98,7 +92,7 @@ TEST(Shutdown, AMovedFromPoolHasNoStatsAndNothingToStop) {
   Gate gate;
   weft::PoolOptions options;
   options.workers = 2;
-  auto pool = MakePool(gate, options);
+  auto pool = MakeTestPool(gate, options);
   ASSERT_TRUE(pool.ok());
   Pool moved = std::move(*pool);
   EXPECT_TRUE(pool->Stats().workers.empty());

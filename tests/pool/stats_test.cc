@@ -19,17 +19,11 @@ namespace {
 
 using Pool = weft::Pool<TestService>;
 
-absl::StatusOr<Pool> MakePool(Gate& gate, weft::PoolOptions options) {
-  auto next = std::make_shared<std::atomic<uint32_t>>(0);
-  return Pool::Create(
-      options, [&gate, next] { return std::make_unique<TestServiceImpl>((*next)++, &gate); });
-}
-
 TEST(Stats, AnIdlePoolShowsNoSlotsInUseAfterDroppedFutures) {
   Gate gate;
   weft::PoolOptions options;
   options.workers = 1;
-  auto pool = MakePool(gate, options);
+  auto pool = MakeTestPool(gate, options);
   ASSERT_TRUE(pool.ok());
   auto stub = pool->stub();
   {
@@ -51,7 +45,7 @@ TEST(Results, ALoopOverALongListNeedsNoTraversalBudget) {
   weft::PoolOptions options;
   options.workers = 1;
   options.initial_payload_bytes = 4096;
-  auto pool = MakePool(gate, options);
+  auto pool = MakeTestPool(gate, options);
   ASSERT_TRUE(pool.ok());
   constexpr uint32_t kCount = 100'000;
   auto r = pool->stub().manyTexts(kCount).Get();
@@ -71,7 +65,7 @@ TEST(Requests, OneOverMaxPayloadBytesSaysSoPlainly) {
   weft::PoolOptions options;
   options.workers = 1;
   options.max_payload_bytes = 64 * 1024;
-  auto pool = MakePool(gate, options);
+  auto pool = MakeTestPool(gate, options);
   ASSERT_TRUE(pool.ok());
   std::vector<kj::byte> big(128 * 1024, 7);
   auto r = pool->stub().echo(capnp::Data::Reader(big.data(), big.size())).Get();

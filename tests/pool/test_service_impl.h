@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -139,6 +140,15 @@ class TestServiceImpl : public weft::Skeleton<TestService> {
   uint32_t index_;
   Gate* gate_;
 };
+
+// A pool of TestServiceImpl workers numbered 0, 1, ... in creation order,
+// all sharing `gate` (which must outlive the pool).
+inline absl::StatusOr<weft::Pool<TestService>> MakeTestPool(Gate& gate,
+                                                            const weft::PoolOptions& options) {
+  auto next = std::make_shared<std::atomic<uint32_t>>(0);
+  return weft::Pool<TestService>::Create(
+      options, [&gate, next] { return std::make_unique<TestServiceImpl>((*next)++, &gate); });
+}
 
 }  // namespace weft_test
 
