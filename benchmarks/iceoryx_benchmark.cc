@@ -594,8 +594,9 @@ class Environment {
   bool StartWithRetry() {
     const std::string first = StartRoudi();
     if (first.empty()) return true;
+    // RouDi 2.0.3: "Could not acquire lock, is RouDi still running?"
     const std::vector<std::string> pids = LockHolders(kRoudiLock);
-    if (!pids.empty()) {
+    if (!pids.empty() && first.find("Could not acquire lock") != std::string::npos) {
       unavailable_ = "iox-roudi could not start: another RouDi is running (pid " + Join(pids) +
                      " holds " + kRoudiLock + "): " + first;
       return false;

@@ -32,14 +32,17 @@ lock_holders() {
 }
 
 # Fails when iceoryx files are there that were not in $1 (an earlier
-# iceoryx_files). Ours are all gone by now: if a live RouDi holds
-# /tmp/iox-unique-roudi.lock, it is another run's, and so may be the new
-# files, which are then only listed.
+# iceoryx_files). Ours are all gone by now; another run's (another user's,
+# another checkout's) come and go: so it waits up to 5 s for new ones to
+# go, and if a live RouDi holds /tmp/iox-unique-roudi.lock, it is another
+# run's and so may be the new files, which are then only listed.
 iceoryx_check_left() {
-  local after new holders
-  after=$(iceoryx_files)
-  new=$(comm -13 <(printf '%s\n' "$1") <(printf '%s\n' "$after") | sed '/^$/d')
-  [[ -z "$new" ]] && return 0
+  local new holders
+  for _ in $(seq 50); do
+    new=$(comm -13 <(printf '%s\n' "$1") <(iceoryx_files) | sed '/^$/d')
+    [[ -z "$new" ]] && return 0
+    sleep 0.1
+  done
   holders=$(lock_holders /tmp/iox-unique-roudi.lock)
   if [[ -n "$holders" ]]; then
     echo "warning: new iceoryx files, but another RouDi runs (pid $holders holds" \

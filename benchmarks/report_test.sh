@@ -28,7 +28,7 @@ case=no-roudi
 fake="${TEST_TMPDIR}/fake-roudi"
 cat >"$fake" <<'FAKE'
 #!/bin/sh
-printf '%s\n' 'fake-roudi: cannot map <iceoryx_mgmt> | `denied` *here*' 'second line' >&2
+printf '%s\n' 'fake-roudi: cannot map <segment> | `denied` *here*' 'second line' >&2
 exit 1
 FAKE
 chmod +x "$fake"
@@ -40,7 +40,7 @@ WEFT_BENCH_IOX_ROUDI="$fake" "$compare" --smoke --suites=iceoryx --out="$out" \
   failed=1
 }
 md="$out/summary.md"
-why='skipped: iox-roudi could not start: fake-roudi: cannot map &lt;iceoryx_mgmt&gt; \| \`denied\` \*here\* / second line'
+why='skipped: iox-roudi could not start: fake-roudi: cannot map &lt;segment&gt; \| \`denied\` \*here\* / second line'
 expect "$md" "- **iceoryx** (BM_IceoryxEcho, BM_IceoryxPayload/64, BM_IceoryxPayload/65536, BM_IceoryxPayload/16777216): $why"
 expect "$md" "| \`iceoryx_over_weft\` | null | ≥ 8 | iceoryx request/response p50 ÷ weft p50 — **missing**: BM_IceoryxEcho: $why; BM_WeftEchoThread did not run: the weft suite was not run (--suites) |"
 expect "$md" "| BM_IceoryxEcho | iceoryx 2.0 request/response, busy polling — $why | — | — | — | — |"
@@ -54,7 +54,7 @@ if grep -q $'\e' "$md"; then
   failed=1
 fi
 json="$out/summary.json"
-expect "$json" '"iceoryx_over_weft": "BM_IceoryxEcho: skipped: iox-roudi could not start: fake-roudi: cannot map <iceoryx_mgmt> | `denied` *here* / second line; '
+expect "$json" '"iceoryx_over_weft": "BM_IceoryxEcho: skipped: iox-roudi could not start: fake-roudi: cannot map <segment> | `denied` *here* / second line; '
 expect "$json" '"BM_IceoryxEcho, BM_IceoryxPayload/64, BM_IceoryxPayload/65536, BM_IceoryxPayload/16777216: skipped: iox-roudi could not start: fake-roudi'
 iceoryx_check_left "$before" || failed=1
 
