@@ -48,10 +48,11 @@ fail() {
 # What is in /tmp and /dev/shm, but the binary.
 entries() { ls -liA --time-style=+ /tmp /dev/shm | grep -v ' weft-test-bin$'; }
 empty=$(entries)
-# Waits up to 15 s for /tmp and /dev/shm to be empty (the keeper may still
-# be cleaning up after a killed suite), then checks.
+# Waits up to 60 s for /tmp and /dev/shm to be empty (the keeper may still
+# be cleaning up after a killed suite; a loaded machine is slow), then
+# checks.
 expect_empty() {
-  for _ in $(seq 150); do
+  for _ in $(seq 600); do
     [[ "$(entries)" == "$empty" ]] && return 0
     sleep 0.1
   done
@@ -64,18 +65,18 @@ clean_all() {
 rows_ran() { grep -c '^BM_Iceoryx.*p50_ns=' "$1" || true; }
 # Waits until the suite's client is registered with RouDi (its lock file).
 wait_running() {
-  for _ in $(seq 100); do
+  for _ in $(seq 600); do
     [[ -e /tmp/weft-bench-iox-client.lock ]] && return 0
     sleep 0.1
   done
-  fail "the suite did not start its client within 10 s"
+  fail "the suite did not start its client within 60 s"
 }
 # A crashed run's files, made by `$@` (a command prefix, empty for root):
 # RouDi SIGKILLed once ready, and a server's lock file.
 crashed_run() {
   "$@" iox-roudi -l off >>"$logs/roudi.log" 2>&1 &
   local roudi=$!
-  for _ in $(seq 100); do
+  for _ in $(seq 600); do
     [[ -S /tmp/roudi && -e /dev/shm/iceoryx_mgmt ]] && break
     sleep 0.1
   done
@@ -127,7 +128,7 @@ clean_all
 case=busy
 iox-roudi -l off >>"$logs/roudi.log" 2>&1 &
 roudi=$!
-for _ in $(seq 100); do
+for _ in $(seq 600); do
   [[ -S /tmp/roudi ]] && break
   sleep 0.1
 done
