@@ -1,7 +1,7 @@
 // The comparison driver:
 //
 //   tools/bazel run -c opt //benchmarks:compare -- [--quick] [--out=DIR]
-//       [--reps=N] [--host_cpu=0] [--worker_cpu=1]
+//       [--reps=N] [--host_cpu=0] [--worker_cpu=1] [--suites=floor,...]
 //
 // runs the suites interleaved (floor, weft, baselines, iceoryx, then again,
 // --reps times: 5 by default, 3 with --quick), each as its own process with
@@ -21,6 +21,14 @@
 // the repetitions of what the benchmark measured (per-call percentiles, see
 // harness.h). A ratio is the ratio of two such medians. A ratio whose rows
 // did not run (skipped or failed) is null, with the reason under `missing`.
+// Whatever did not run says why in summary.md: its row, its ratio, the
+// "Not run" section (per suite: a suite that failed or was left out by
+// --suites, and its rows without results, with their skip or error
+// message) and the plot's note on each series it lacks. Lines a suite
+// writes starting with "NOTE: " (e.g. the iceoryx suite removing an earlier
+// run's stale files) are listed under "Notes".
+//
+// --suites=floor,weft,... runs only those suites (all four by default).
 //
 // --smoke runs one repetition of every suite with --smoke (a handful of
 // iterations each); the smoke test uses it. Exit status: 0 when every suite
@@ -68,6 +76,9 @@ ABSL_FLAG(std::string, gnuplot, "gnuplot",
           "the gnuplot that draws payload.svg (searched in PATH; Debian: gnuplot-nox)");
 ABSL_FLAG(int, worker_cpu, 1,
           "the CPU of the worker thread or server process, passed to every suite; -1: not pinned");
+ABSL_FLAG(std::vector<std::string>, suites,
+          std::vector<std::string>({"floor", "weft", "baselines", "iceoryx"}),
+          "the suites to run, comma-separated, of floor, weft, baselines, iceoryx");
 
 extern char** environ;
 
@@ -94,7 +105,103 @@ struct Row {
   std::vector<double> p50, p99, calls_per_s;
   std::string error;  // last error or skip message
   int runs = 0;
+  int errors = 0;  // runs with an error or skip
 };
+
+std::string Join(const std::vector<std::string>& parts, const char* separator = ", ") {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : separator) + p;
+  return out;
+}
+
+// The suite a benchmark belongs to, by its name.
+std::string SuiteOf(const std::string& name) {
+  if (name.rfind("BM_Floor", 0) == 0) return "floor";
+  if (name.rfind("BM_Weft", 0) == 0) return "weft";
+  if (name.rfind("BM_Iceoryx", 0) == 0) return "iceoryx";
+  return "baselines";
+}
+
+// `text` as one line of plain text: escape sequences (colours) and other
+// control characters dropped, newlines as " / ".
+std::string Plain(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == 0x1b) {  // ESC [ ... final byte
+      if (i + 1 < text.size() && text[i + 1] == '[') {
+        for (i += 2; i < text.size() && !(text[i] >= 0x40 && text[i] <= 0x7e); ++i) {
+        }
+      }
+      continue;
+    }
+    if (c == '\n') {
+      while (!out.empty() && out.back() == ' ') out.pop_back();
+      if (!out.empty() && i + 1 < text.size()) out += " / ";
+      continue;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      out.push_back(' ');
+      continue;
+    }
+    out.push_back(static_cast<char>(c));
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == '/')) out.pop_back();
+  return out;
+}
+
+// `text` (see Plain) safe inside a Markdown table cell or list item: no
+// '|' to split the cell, no '<...>' for a renderer to take for HTML, no
+// backtick or '*' to start code or emphasis.
+std::string Md(const std::string& text) {
+  std::string out;
+  for (const char c : Plain(text)) {
+    switch (c) {
+      case '|':
+        out += "\\|";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '`':
+      case '*':
+      case '\\':
+        out.push_back('\\');
+        out.push_back(c);
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// The last non-empty line of the file at `path` (see Plain), empty if none.
+std::string LastLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!Plain(line).empty()) last = line;
+  }
+  return Plain(last);
+}
+
+// The lines of the file at `path` that start with "NOTE: ", without it.
+std::vector<std::string> Notes(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> notes;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("NOTE: ", 0) == 0) notes.push_back(Plain(line.substr(6)));
+  }
+  return notes;
+}
 
 std::optional<double> Median(std::vector<double> v) {
   if (v.empty()) return std::nullopt;
@@ -398,7 +505,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "runs the benchmark suites interleaved and writes the report:\n\n"
       "  tools/bazel run -c opt //benchmarks:compare -- [--quick | --smoke] [--out=DIR]\n"
-      "      [--reps=N] [--host_cpu=0] [--worker_cpu=1]");
+      "      [--reps=N] [--host_cpu=0] [--worker_cpu=1] [--suites=floor,weft,baselines,iceoryx]");
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
     std::fprintf(stderr, "compare: unexpected argument %s (see --help)\n", positional[1]);
@@ -431,8 +538,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "compare: %s\n", runfiles_error.c_str());
     return 2;
   }
-  std::map<std::string, std::string> binaries;
+  std::vector<std::string> suites;  // the ones to run, in kSuites' order
+  for (const std::string& name : absl::GetFlag(FLAGS_suites)) {
+    if (std::find(kSuites.begin(), kSuites.end(), name) == kSuites.end()) {
+      std::fprintf(stderr, "compare: --suites: no suite %s (floor, weft, baselines, iceoryx)\n",
+                   name.c_str());
+      return 2;
+    }
+  }
   for (const std::string& suite : kSuites) {
+    const std::vector<std::string> chosen = absl::GetFlag(FLAGS_suites);
+    if (std::find(chosen.begin(), chosen.end(), suite) != chosen.end()) suites.push_back(suite);
+  }
+  if (suites.empty()) {
+    std::fprintf(stderr, "compare: --suites is empty\n");
+    return 2;
+  }
+  std::map<std::string, std::string> binaries;
+  for (const std::string& suite : suites) {
     binaries[suite] = FindSuite(*runfiles, suite);
     if (binaries[suite].empty()) {
       std::fprintf(stderr, "compare: %s_benchmark not found in the runfiles of %s\n", suite.c_str(),
@@ -456,9 +579,14 @@ int main(int argc, char** argv) {
   std::map<std::string, Row> rows;
   std::vector<std::string> order;  // first-seen order of benchmark names
   std::vector<std::string> failures;
+  // Per suite: why a repetition gave no (or not all) results, and its notes.
+  std::map<std::string, std::vector<std::string>> suite_problems, suite_notes;
   for (int rep = 1; rep <= flags.reps; ++rep) {
-    for (const std::string& suite : kSuites) {
+    for (const std::string& suite : suites) {
       const std::string stem = raw + "/" + suite + ".rep" + std::to_string(rep);
+      const std::string log_name = "raw/" + suite + ".rep" + std::to_string(rep) + ".log";
+      std::error_code ignored;
+      std::filesystem::remove(stem + ".json", ignored);  // never read an old run's
       std::vector<std::string> args = {
           binaries[suite], "--host_cpu=" + std::to_string(flags.host_cpu),
           "--worker_cpu=" + std::to_string(flags.worker_cpu), "--benchmark_out=" + stem + ".json",
@@ -475,10 +603,28 @@ int main(int argc, char** argv) {
           NowSeconds() - t0);
       std::fflush(stdout);
       if (status != 0) failures.push_back(suite + " rep " + std::to_string(rep));
+      for (const std::string& note : Notes(stem + ".log")) {
+        auto& notes = suite_notes[suite];
+        if (std::find(notes.begin(), notes.end(), note) == notes.end()) notes.push_back(note);
+      }
       const Json doc = ReadJson(stem + ".json");
+      std::string status_text = status == -1 ? "could not be started"
+                                : status >= 128
+                                    ? "was killed by signal " + std::to_string(status - 128)
+                                    : "exited with status " + std::to_string(status);
       if (!doc.is_object()) {  // also when discarded: missing or malformed
         failures.push_back(suite + " rep " + std::to_string(rep) + ": no JSON output");
+        const std::string last = LastLine(stem + ".log");
+        suite_problems[suite].push_back("rep " + std::to_string(rep) + ": the " + suite +
+                                        " suite " + status_text + " and wrote no results" +
+                                        (last.empty()
+                                             ? ", and nothing to " + log_name
+                                             : "; the last line of " + log_name + ": " + last));
         continue;
+      }
+      if (status != 0) {
+        suite_problems[suite].push_back("rep " + std::to_string(rep) + ": the " + suite +
+                                        " suite " + status_text + " (see " + log_name + ")");
       }
       try {
         for (const Json& b : doc.value("benchmarks", Json::array())) {
@@ -488,7 +634,9 @@ int main(int argc, char** argv) {
           Row& row = rows[name];
           ++row.runs;
           if (b.value("error_occurred", false)) {
-            row.error = b.value("error_message", "");
+            row.error = Plain(b.value("error_message", ""));
+            if (row.error.empty()) row.error = "error (no message)";
+            ++row.errors;
             continue;
           }
           if (auto v = Number(b, "p50_ns")) row.p50.push_back(*v);
@@ -507,10 +655,26 @@ int main(int argc, char** argv) {
     auto it = rows.find(name);
     return it == rows.end() ? std::nullopt : Median(it->second.p50);
   };
+  // Why a suite gave no results for a benchmark it should have.
+  auto suite_why = [&](const std::string& suite) -> std::string {
+    if (std::find(suites.begin(), suites.end(), suite) == suites.end()) {
+      return "the " + suite + " suite was not run (--suites)";
+    }
+    auto it = suite_problems.find(suite);
+    if (it != suite_problems.end()) {
+      std::string out;
+      for (const std::string& p : it->second) out += (out.empty() ? "" : "; ") + p;
+      return out;
+    }
+    return "the " + suite + " suite ran but has no such benchmark";
+  };
+  auto row_why = [&](const Row& row) -> std::string {
+    return row.error.empty() ? "no result (the suite reported no p50_ns)" : row.error;
+  };
   auto why_missing = [&](const std::string& name) -> std::string {
     auto it = rows.find(name);
-    if (it == rows.end()) return name + " did not run";
-    return name + ": " + (it->second.error.empty() ? "no result" : it->second.error);
+    if (it == rows.end()) return name + " did not run: " + suite_why(SuiteOf(name));
+    return name + ": " + row_why(it->second);
   };
 
   std::map<std::string, std::optional<double>> ratio_values;
@@ -525,8 +689,11 @@ int main(int argc, char** argv) {
       const std::optional<double> n = p50(r.numerator), d = p50(r.denominator);
       if (n && d && *d > 0) {
         v = *n / *d;
+      } else if (n && d) {
+        missing[r.key] = r.denominator + " has a p50 of " + Format(d, "ns");
       } else {
         missing[r.key] = !n ? why_missing(r.numerator) : why_missing(r.denominator);
+        if (!n && !d) missing[r.key] += "; " + why_missing(r.denominator);
       }
     }
     ratio_values[r.key] = v;
@@ -548,8 +715,10 @@ int main(int argc, char** argv) {
      << "- machine: " << CpuModel() << ", " << cpus << " online CPUs; load average at start "
      << Format(load[0]) << "\n"
      << "- pinning: " << pinning << "\n"
-     << "- run: " << mode << ", " << flags.reps << " interleaved repetition(s) of "
-     << kSuites.size() << " suites, " << Format(elapsed) << " s, " << date << "\n"
+     << "- run: " << mode << ", " << flags.reps << " interleaved repetition(s) of " << suites.size()
+     << (suites.size() == 1 ? " suite" : " suites")
+     << (suites.size() == kSuites.size() ? "" : " (" + Join(suites) + "; --suites)") << ", "
+     << Format(elapsed) << " s, " << date << "\n"
      << "- each number is the median over the repetitions of a per-call percentile or rate"
      << " the benchmark measured; ratios are ratios of those medians\n\n"
      << "## Ratios\n\n| key | value | goal | definition |\n|---|---:|---|---|\n";
@@ -558,9 +727,50 @@ int main(int argc, char** argv) {
     md << "| `" << r.key << "` | "
        << (v ? (r.denominator.empty() ? Format(v, "rate") : Format(v)) : "null") << " | " << r.goal
        << " | " << r.meaning;
-    if (missing.count(r.key)) md << " — **missing**: " << missing[r.key];
+    if (missing.count(r.key)) md << " — **missing**: " << Md(missing[r.key]);
     md << " |\n";
   }
+
+  // Everything that did not run, per suite, and why (also in summary.json).
+  Json not_run_json = Json::object();
+  std::vector<std::string> not_run_md;
+  for (const std::string& suite : kSuites) {
+    std::vector<std::pair<std::string, std::string>> items;  // (rows, why)
+    if (std::find(suites.begin(), suites.end(), suite) == suites.end()) {
+      items.push_back({"", "not run (--suites)"});
+    }
+    for (const std::string& p : suite_problems[suite]) items.push_back({"", p});
+    // Rows without results, grouped by their reason, in the table's order.
+    std::vector<std::pair<std::vector<std::string>, std::string>> groups;
+    for (const std::string& name : order) {
+      const Row& row = rows[name];
+      if (SuiteOf(name) != suite) continue;
+      std::string why = row_why(row);
+      if (!row.p50.empty()) {
+        if (row.errors == 0) continue;
+        why = "failed in " + std::to_string(row.errors) + " of " + std::to_string(row.runs) +
+              " repetitions: " + row.error;
+      }
+      auto it = std::find_if(groups.begin(), groups.end(),
+                             [&](const auto& g) { return g.second == why; });
+      if (it == groups.end()) {
+        groups.push_back({{name}, why});
+      } else {
+        it->first.push_back(name);
+      }
+    }
+    for (const auto& [names, why] : groups) items.push_back({Join(names), why});
+    for (const auto& [names, why] : items) {
+      not_run_md.push_back("- **" + suite + "**" + (names.empty() ? "" : " (" + names + ")") +
+                           ": " + Md(why));
+      not_run_json[suite].push_back(names.empty() ? why : names + ": " + why);
+    }
+  }
+  if (!not_run_md.empty()) {
+    md << "\n## Not run\n\nRows and suites without results, and why.\n\n";
+    for (const std::string& line : not_run_md) md << line << "\n";
+  }
+
   md << "\n## Round trips\n\n"
      << "`vs weft` is this row's p50 ÷ the weft thread-worker p50 of the same kind "
         "(echo rows: BM_WeftEchoThread; payload rows: BM_WeftPayloadThread of the same size)."
@@ -579,8 +789,12 @@ int main(int argc, char** argv) {
     if (mine && reference && *reference > 0) vs = *mine / *reference;
     md << "| " << name << " | " << Describe(name);
     if (row.p50.empty()) {
-      md << " — " << (row.error.empty() ? "no result" : row.error) << " | — | — | — | — |\n";
+      md << " — " << Md(row_why(row)) << " | — | — | — | — |\n";
       continue;
+    }
+    if (row.errors > 0) {
+      md << " — failed in " << row.errors << " of " << row.runs
+         << " repetitions: " << Md(row.error);
     }
     md << " | " << Format(mine, "ns") << " | " << Format(Median(row.p99), "ns") << " | "
        << Format(Median(row.calls_per_s), "rate") << " | " << Format(vs) << " |\n";
@@ -594,6 +808,39 @@ int main(int argc, char** argv) {
   } else {
     md << "\n" << plot.note << "\n";
     std::fprintf(stderr, "compare: %s\n", plot.note.c_str());
+  }
+  // The series the plot lacks, and why.
+  std::vector<std::string> unplotted;
+  for (const Series& series : kPayloadSeries) {
+    std::string why;
+    for (const std::string& name : order) {
+      if (name.rfind(series.prefix + "/", 0) != 0) continue;
+      const std::optional<double> v = Median(rows[name].p50);
+      if (v && *v > 0) {
+        why.clear();
+        break;
+      }
+      if (why.empty()) why = name + ": " + row_why(rows[name]);
+    }
+    const bool any_row = std::any_of(order.begin(), order.end(), [&](const std::string& name) {
+      return name.rfind(series.prefix + "/", 0) == 0;
+    });
+    if (!any_row) why = suite_why(SuiteOf(series.prefix));
+    if (!why.empty()) unplotted.push_back("- " + series.label + ": " + Md(why));
+  }
+  if (!unplotted.empty()) {
+    md << "\nNot in the plot:\n\n";
+    for (const std::string& line : unplotted) md << line << "\n";
+  }
+  Json notes_json = Json::object();
+  if (!suite_notes.empty()) {
+    md << "\n## Notes\n\n";
+    for (const auto& [suite, notes] : suite_notes) {
+      for (const std::string& note : notes) {
+        md << "- **" << suite << "**: " << Md(note) << "\n";
+        notes_json[suite].push_back(note);
+      }
+    }
   }
   if (!failures.empty()) {
     md << "\n## Failures\n\n";
@@ -614,6 +861,9 @@ int main(int argc, char** argv) {
   for (const Ratio& r : kRatios) ratios[r.key] = JsonNumber(ratio_values[r.key]);
   Json& missing_json = js["missing"] = Json::object();
   for (const auto& [key, why] : missing) missing_json[key] = why;
+  js["suites"] = suites;
+  js["not_run"] = not_run_json;
+  js["notes"] = notes_json;
   Json& benchmarks = js["benchmarks"] = Json::object();
   for (const std::string& name : order) {
     const Row& row = rows[name];
@@ -622,7 +872,7 @@ int main(int argc, char** argv) {
     b["p99_ns"] = JsonNumber(Median(row.p99));
     b["calls_per_s"] = JsonNumber(Median(row.calls_per_s));
     b["repetitions"] = row.p50.size();
-    if (row.p50.empty() && !row.error.empty()) b["error"] = row.error;
+    if (row.p50.empty() || row.errors > 0) b["error"] = row_why(row);
   }
   js["failures"] = failures;
 

@@ -4,13 +4,19 @@
 # the right answers (a wrong echo or checksum fails its suite), and
 # summary.json has every ratio key. Nothing here depends on timing. The
 # plot (payload.svg, drawn by gnuplot) must be there when gnuplot is; without
-# gnuplot summary.md must say that it was skipped.
+# gnuplot summary.md must say that it was skipped. And the iceoryx suite
+# must leave none of iceoryx's files behind (RouDi's ~160 MB of shared
+# memory, its lock files and sockets, the apps'): no name in /dev/shm or /tmp
+# that iceoryx makes is new, or has a new inode, afterwards.
 set -euo pipefail
 
 compare="${TEST_SRCDIR}/weft/benchmarks/compare"
 out="${TEST_TMPDIR}/bench-smoke"
+source "${TEST_SRCDIR}/weft/benchmarks/iceoryx_files.sh"
 
+before=$(iceoryx_files)
 "$compare" --smoke --out="$out"
+iceoryx_check_left "$before"
 
 for f in summary.md summary.json; do
   [[ -s "$out/$f" ]] || { echo "missing $out/$f"; exit 1; }
