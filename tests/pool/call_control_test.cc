@@ -1,6 +1,14 @@
 // Call control: balancers, abort slots, deadlines and on_timeout,
 // backpressure, shutdown modes, hooks, continuations, and a stress test of
 // exactly-once resolution. Workers are held busy by gates, never by sleeps.
+//
+// The deadline tests time nothing. A gated call cannot end by itself, so a
+// DeadlineExceeded from it was the deadline's doing; the gate's counters
+// then show the worker either never ran the call or saw aborted(). Where a
+// test needs one side of the race between a short deadline and the worker
+// picking the call up, it tries again until it got that side (bounded by a
+// watchdog), and where it needs a deadline to have passed, it waits for a
+// later call's deadline to fire instead of a clock.
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -16,6 +24,7 @@
 #include "runtime/pool.h"
 #include "tests/pool/test_service.weft.h"
 #include "tests/pool/test_service_impl.h"
+#include "tests/testing/watchdog.h"
 
 namespace weft_test {
 namespace {
@@ -223,20 +232,39 @@ TEST(Abort, CallOptionsCanAskForAnAbortSlot) {
 
 // ------------------------------------------------------------ deadlines
 
+// $Weft.timeoutMs(30), with no CallOptions and no pool default. A call
+// whose 30 ms pass before the worker picks it up is never run; the test
+// wants one that expired while running, so it sends gatedTimed() again
+// until one reached the gate (on a loaded machine that may take more than
+// one try; the watchdog only catches a hang).
 TEST(Deadline, FromTheSchema) {
   Fixture f;
   auto pool = f.Make(Options(1));
   ASSERT_TRUE(pool.ok());
   auto stub = pool->stub();
-  EXPECT_EQ(stub.gatedTimed().Get().status().code(), absl::StatusCode::kDeadlineExceeded);
-  // $Weft.defaultOnTimeout: the default (empty) results instead.
+  int tries = 0;
+  {
+    Watchdog wd("sending gatedTimed() until one reaches the gate before its deadline", kHangBound);
+    do {
+      ++tries;
+      auto r = stub.gatedTimed().Get();
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+      EXPECT_NE(r.status().message().find("deadline passed"), std::string::npos) << r.status();
+      // The worker serves in order: once this returns, it is done with the
+      // expired call.
+      EXPECT_EQ(stub.square(3).Get()->getResult(), 9);
+    } while (f.gate.entered() == 0);
+  }
+  EXPECT_EQ(f.gate.entered(), 1) << "after " << tries << " tries";
+  EXPECT_EQ(f.gate.aborted_count(), 1) << "the deadline did not reach the running call";
+  // $Weft.defaultOnTimeout: the default (empty) results instead of the 7
+  // the worker would have returned.
   auto r = stub.gatedDefault().Get();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->getValue(), 0);
-  // The worker serves in order: once this returns, both expired calls are
-  // behind it, and each one that reached the gate was told to stop.
+  // Once this returns, the expired call is behind the worker, and if it
+  // reached the gate it was told to stop.
   EXPECT_EQ(stub.square(3).Get()->getResult(), 9);
-  EXPECT_GE(f.gate.entered(), 1);
   EXPECT_EQ(f.gate.aborted_count(), f.gate.entered());
 }
 
@@ -246,7 +274,15 @@ TEST(Deadline, FromThePool) {
   options.default_timeout = absl::Milliseconds(20);
   auto pool = f.Make(options);
   ASSERT_TRUE(pool.ok());
-  EXPECT_EQ(pool->stub().gated().Get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  auto stub = pool->stub();
+  auto r = stub.gated().Get();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  // The gate never opened, so nothing but the deadline ended it: the worker
+  // never ran it or was told to stop. (This call opts out of the pool's
+  // 20 ms, which would otherwise apply to it too.)
+  auto sq = stub.square(3, weft::CallOptions{.timeout = absl::InfiniteDuration()}).Get();
+  ASSERT_TRUE(sq.ok()) << sq.status();
+  EXPECT_EQ(f.gate.aborted_count(), f.gate.entered());
 }
 
 TEST(Deadline, TheCallsOwnWinsOverSchemaAndPool) {
@@ -259,7 +295,13 @@ TEST(Deadline, TheCallsOwnWinsOverSchemaAndPool) {
   // No deadline at all, although schema (30 ms) and pool (20 ms) set one.
   auto call = stub.gatedTimed(weft::CallOptions{.timeout = absl::InfiniteDuration()});
   f.gate.WaitEntered(1);
-  EXPECT_FALSE(call.Ready());
+  // Outlive both of the deadlines it would otherwise have, without a clock:
+  // a call sent after it with the schema's 30 ms (which wins over the
+  // pool's 20 ms) expires, queued behind it, and by then either deadline of
+  // `call` would have passed too.
+  auto later = stub.gatedTimed();
+  EXPECT_EQ(later.Get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_FALSE(call.Ready()) << "the call got the schema's or the pool's deadline";
   f.gate.Open();
   auto r = call.Get();
   ASSERT_TRUE(r.ok()) << r.status();
@@ -286,6 +328,9 @@ TEST(Deadline, OnTimeoutChoices) {
   EXPECT_EQ(rc.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(rc.status().message(), "try later");
   EXPECT_EQ(stub.square(9).Get()->getResult(), 81);
+  // The gate never opened: each of the three either never ran or was told
+  // to stop by its deadline.
+  EXPECT_EQ(f.gate.aborted_count(), f.gate.entered());
 }
 
 TEST(Deadline, ASpinningCallIsStoppedAndTheWorkerFreed) {
@@ -294,7 +339,9 @@ TEST(Deadline, ASpinningCallIsStoppedAndTheWorkerFreed) {
   ASSERT_TRUE(pool.ok());
   auto stub = pool->stub();
   auto r = stub.spin(~uint64_t{0}, weft::CallOptions{.timeout = absl::Milliseconds(50)}).Get();
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  // spin(2^64 - 1) never ends by itself: the worker serving the next call
+  // shows it stopped (or never started) the spin.
   EXPECT_EQ(stub.square(4).Get()->getResult(), 16);
 }
 
@@ -349,6 +396,10 @@ TEST(Backpressure, WaitingForASlotIsBoundedByTheDeadline) {
   auto held = stub.gated();
   auto r = stub.square(2, weft::CallOptions{.timeout = absl::Milliseconds(20)}).Get();
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  // The held call keeps the only slot until the gate opens: the deadline
+  // passed while this one waited for it.
+  EXPECT_NE(r.status().message().find("waited for a free call slot"), std::string::npos)
+      << r.status();
   f.gate.Open();
   EXPECT_TRUE(held.Get().ok());
 }
@@ -400,6 +451,8 @@ TEST(Shutdown, DrainPastItsGraceCancelsTheRest) {
   f.gate.WaitEntered(1);
   pool->Shutdown(weft::ShutdownMode::kDrain, absl::Milliseconds(20));
   EXPECT_EQ(stuck.Get().status().code(), absl::StatusCode::kCancelled);
+  // The gate never opened: the cancel reached the worker (Shutdown joined it).
+  EXPECT_EQ(f.gate.aborted_count(), 1);
 }
 
 // ---------------------------------------------------------------- hooks
