@@ -258,14 +258,20 @@ TEST(Deadline, FromTheSchema) {
   EXPECT_EQ(f.gate.entered(), 1) << "after " << tries << " tries";
   EXPECT_EQ(f.gate.aborted_count(), 1) << "the deadline did not reach the running call";
   // $Weft.defaultOnTimeout: the default (empty) results instead of the 7
-  // the worker would have returned.
+  // the worker would have returned. The worker is held in another call
+  // meanwhile, so that the host is the one to see this deadline pass (see
+  // DISABLED_OnTimeoutAppliesWhenTheWorkerSeesTheDeadlineFirst).
+  auto held = stub.gated();
+  f.gate.WaitEntered(2);
   auto r = stub.gatedDefault().Get();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->getValue(), 0);
-  // Once this returns, the expired call is behind the worker, and if it
-  // reached the gate it was told to stop.
+  f.gate.Open();
+  EXPECT_TRUE(held.Get().ok());
+  // Once this returns, the expired call is behind the worker: it never ran.
   EXPECT_EQ(stub.square(3).Get()->getResult(), 9);
-  EXPECT_EQ(f.gate.aborted_count(), f.gate.entered());
+  EXPECT_EQ(f.gate.entered(), 2);
+  EXPECT_EQ(f.gate.aborted_count(), 1);
 }
 
 TEST(Deadline, FromThePool) {
@@ -308,11 +314,17 @@ TEST(Deadline, TheCallsOwnWinsOverSchemaAndPool) {
   EXPECT_EQ(r->getValue(), 8);
 }
 
+// What each on_timeout choice resolves a call to. The one worker is held in
+// a call without a deadline meanwhile, so each of these expires queued and
+// the host, not the worker, sees its deadline pass (see the disabled test
+// below for the other way round).
 TEST(Deadline, OnTimeoutChoices) {
   Fixture f;
   auto pool = f.Make(Options(1));
   ASSERT_TRUE(pool.ok());
   auto stub = pool->stub();
+  auto held = stub.gated();
+  f.gate.WaitEntered(1);
   const absl::Duration t = absl::Milliseconds(10);
   auto a = stub.gatedDefault(
       weft::CallOptions{.timeout = t, .on_timeout = weft::OnTimeout::DeadlineExceeded()});
@@ -327,10 +339,46 @@ TEST(Deadline, OnTimeoutChoices) {
   auto rc = c.Get();
   EXPECT_EQ(rc.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(rc.status().message(), "try later");
+  f.gate.Open();
+  EXPECT_TRUE(held.Get().ok());
   EXPECT_EQ(stub.square(9).Get()->getResult(), 81);
-  // The gate never opened: each of the three either never ran or was told
-  // to stop by its deadline.
-  EXPECT_EQ(f.gate.aborted_count(), f.gate.entered());
+  // Only `held` ran: the three expired before the worker reached them.
+  EXPECT_EQ(f.gate.entered(), 1);
+  EXPECT_EQ(f.gate.aborted_count(), 0);
+}
+
+// DISABLED: fails on the current runtime, deterministically. A call whose
+// deadline passes while it is queued, and which the worker reaches before
+// the caller looks at it, is answered by the worker's own check
+// (LaneWorker::Run: "the deadline passed before a worker picked it up",
+// DeadlineExceeded), and that status reaches the caller instead of what its
+// on_timeout asks for: how a timed-out call resolves depends on whether the
+// host or the worker noticed first, i.e. on timing. (Deadline.OnTimeoutChoices
+// failed that way on a loaded machine before it held the worker.) Fixing it
+// needs a runtime change: the host should resolve a worker's "deadline
+// passed before a worker picked it up" as Outcome::Deadline(on_timeout),
+// e.g. from a slot status reserved for it, as it does when it sees the
+// deadline itself.
+TEST(Deadline, DISABLED_OnTimeoutAppliesWhenTheWorkerSeesTheDeadlineFirst) {
+  Fixture f;
+  auto pool = f.Make(Options(1));
+  ASSERT_TRUE(pool.ok());
+  auto stub = pool->stub();
+  auto held = stub.gated();
+  f.gate.WaitEntered(1);
+  const absl::Duration t = absl::Milliseconds(10);
+  auto call = stub.square(
+      3, weft::CallOptions{.timeout = t, .on_timeout = weft::OnTimeout::DefaultResult()});
+  // Without touching `call`: once a later call with the same timeout has
+  // expired, so has `call`.
+  auto later = stub.square(4, weft::CallOptions{.timeout = t});
+  EXPECT_EQ(later.Get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  f.gate.Open();
+  EXPECT_TRUE(held.Get().ok());
+  EXPECT_EQ(stub.square(9).Get()->getResult(), 81);  // the worker has been past `call`
+  auto r = call.Get();
+  ASSERT_TRUE(r.ok()) << "on_timeout = DefaultResult() was not applied: " << r.status();
+  EXPECT_EQ(r->getResult(), 0);
 }
 
 TEST(Deadline, ASpinningCallIsStoppedAndTheWorkerFreed) {
