@@ -1,6 +1,14 @@
 // Call control: balancers, abort slots, deadlines and on_timeout,
 // backpressure, shutdown modes, hooks, continuations, and a stress test of
 // exactly-once resolution. Workers are held busy by gates, never by sleeps.
+//
+// The deadline tests time nothing. A gated call cannot end by itself, so a
+// DeadlineExceeded from it was the deadline's doing; the gate's counters
+// then show the worker either never ran the call or saw aborted(). Where a
+// test needs one side of the race between a short deadline and the worker
+// picking the call up, it tries again until it got that side (bounded by a
+// watchdog), and where it needs a deadline to have passed, it waits for a
+// later call's deadline to fire instead of a clock.
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -16,6 +24,7 @@
 #include "runtime/pool.h"
 #include "tests/pool/test_service.weft.h"
 #include "tests/pool/test_service_impl.h"
+#include "tests/testing/watchdog.h"
 
 namespace weft_test {
 namespace {
@@ -223,21 +232,46 @@ TEST(Abort, CallOptionsCanAskForAnAbortSlot) {
 
 // ------------------------------------------------------------ deadlines
 
+// $Weft.timeoutMs(30), with no CallOptions and no pool default. A call
+// whose 30 ms pass before the worker picks it up is never run; the test
+// wants one that expired while running, so it sends gatedTimed() again
+// until one reached the gate (on a loaded machine that may take more than
+// one try; the watchdog only catches a hang).
 TEST(Deadline, FromTheSchema) {
   Fixture f;
   auto pool = f.Make(Options(1));
   ASSERT_TRUE(pool.ok());
   auto stub = pool->stub();
-  EXPECT_EQ(stub.gatedTimed().Get().status().code(), absl::StatusCode::kDeadlineExceeded);
-  // $Weft.defaultOnTimeout: the default (empty) results instead.
+  int tries = 0;
+  {
+    Watchdog wd("sending gatedTimed() until one reaches the gate before its deadline", kHangBound);
+    do {
+      ++tries;
+      auto r = stub.gatedTimed().Get();
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+      EXPECT_NE(r.status().message().find("deadline passed"), std::string::npos) << r.status();
+      // The worker serves in order: once this returns, it is done with the
+      // expired call.
+      EXPECT_EQ(stub.square(3).Get()->getResult(), 9);
+    } while (f.gate.entered() == 0);
+  }
+  EXPECT_EQ(f.gate.entered(), 1) << "after " << tries << " tries";
+  EXPECT_EQ(f.gate.aborted_count(), 1) << "the deadline did not reach the running call";
+  // $Weft.defaultOnTimeout: the default (empty) results instead of the 7
+  // the worker would have returned. The worker is held in another call
+  // meanwhile, so that the host is the one to see this deadline pass (see
+  // DISABLED_OnTimeoutAppliesWhenTheWorkerSeesTheDeadlineFirst).
+  auto held = stub.gated();
+  f.gate.WaitEntered(2);
   auto r = stub.gatedDefault().Get();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->getValue(), 0);
-  // The worker serves in order: once this returns, both expired calls are
-  // behind it, and each one that reached the gate was told to stop.
+  f.gate.Open();
+  EXPECT_TRUE(held.Get().ok());
+  // Once this returns, the expired call is behind the worker: it never ran.
   EXPECT_EQ(stub.square(3).Get()->getResult(), 9);
-  EXPECT_GE(f.gate.entered(), 1);
-  EXPECT_EQ(f.gate.aborted_count(), f.gate.entered());
+  EXPECT_EQ(f.gate.entered(), 2);
+  EXPECT_EQ(f.gate.aborted_count(), 1);
 }
 
 TEST(Deadline, FromThePool) {
@@ -246,7 +280,15 @@ TEST(Deadline, FromThePool) {
   options.default_timeout = absl::Milliseconds(20);
   auto pool = f.Make(options);
   ASSERT_TRUE(pool.ok());
-  EXPECT_EQ(pool->stub().gated().Get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  auto stub = pool->stub();
+  auto r = stub.gated().Get();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  // The gate never opened, so nothing but the deadline ended it: the worker
+  // never ran it or was told to stop. (This call opts out of the pool's
+  // 20 ms, which would otherwise apply to it too.)
+  auto sq = stub.square(3, weft::CallOptions{.timeout = absl::InfiniteDuration()}).Get();
+  ASSERT_TRUE(sq.ok()) << sq.status();
+  EXPECT_EQ(f.gate.aborted_count(), f.gate.entered());
 }
 
 TEST(Deadline, TheCallsOwnWinsOverSchemaAndPool) {
@@ -259,18 +301,30 @@ TEST(Deadline, TheCallsOwnWinsOverSchemaAndPool) {
   // No deadline at all, although schema (30 ms) and pool (20 ms) set one.
   auto call = stub.gatedTimed(weft::CallOptions{.timeout = absl::InfiniteDuration()});
   f.gate.WaitEntered(1);
-  EXPECT_FALSE(call.Ready());
+  // Outlive both of the deadlines it would otherwise have, without a clock:
+  // a call sent after it with the schema's 30 ms (which wins over the
+  // pool's 20 ms) expires, queued behind it, and by then either deadline of
+  // `call` would have passed too.
+  auto later = stub.gatedTimed();
+  EXPECT_EQ(later.Get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_FALSE(call.Ready()) << "the call got the schema's or the pool's deadline";
   f.gate.Open();
   auto r = call.Get();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->getValue(), 8);
 }
 
+// What each on_timeout choice resolves a call to. The one worker is held in
+// a call without a deadline meanwhile, so each of these expires queued and
+// the host, not the worker, sees its deadline pass (see the disabled test
+// below for the other way round).
 TEST(Deadline, OnTimeoutChoices) {
   Fixture f;
   auto pool = f.Make(Options(1));
   ASSERT_TRUE(pool.ok());
   auto stub = pool->stub();
+  auto held = stub.gated();
+  f.gate.WaitEntered(1);
   const absl::Duration t = absl::Milliseconds(10);
   auto a = stub.gatedDefault(
       weft::CallOptions{.timeout = t, .on_timeout = weft::OnTimeout::DeadlineExceeded()});
@@ -285,7 +339,46 @@ TEST(Deadline, OnTimeoutChoices) {
   auto rc = c.Get();
   EXPECT_EQ(rc.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(rc.status().message(), "try later");
+  f.gate.Open();
+  EXPECT_TRUE(held.Get().ok());
   EXPECT_EQ(stub.square(9).Get()->getResult(), 81);
+  // Only `held` ran: the three expired before the worker reached them.
+  EXPECT_EQ(f.gate.entered(), 1);
+  EXPECT_EQ(f.gate.aborted_count(), 0);
+}
+
+// DISABLED: fails on the current runtime, deterministically. A call whose
+// deadline passes while it is queued, and which the worker reaches before
+// the caller looks at it, is answered by the worker's own check
+// (LaneWorker::Run: "the deadline passed before a worker picked it up",
+// DeadlineExceeded), and that status reaches the caller instead of what its
+// on_timeout asks for: how a timed-out call resolves depends on whether the
+// host or the worker noticed first, i.e. on timing. (Deadline.OnTimeoutChoices
+// failed that way on a loaded machine before it held the worker.) Fixing it
+// needs a runtime change: the host should resolve a worker's "deadline
+// passed before a worker picked it up" as Outcome::Deadline(on_timeout),
+// e.g. from a slot status reserved for it, as it does when it sees the
+// deadline itself.
+TEST(Deadline, DISABLED_OnTimeoutAppliesWhenTheWorkerSeesTheDeadlineFirst) {
+  Fixture f;
+  auto pool = f.Make(Options(1));
+  ASSERT_TRUE(pool.ok());
+  auto stub = pool->stub();
+  auto held = stub.gated();
+  f.gate.WaitEntered(1);
+  const absl::Duration t = absl::Milliseconds(10);
+  auto call = stub.square(
+      3, weft::CallOptions{.timeout = t, .on_timeout = weft::OnTimeout::DefaultResult()});
+  // Without touching `call`: once a later call with the same timeout has
+  // expired, so has `call`.
+  auto later = stub.square(4, weft::CallOptions{.timeout = t});
+  EXPECT_EQ(later.Get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  f.gate.Open();
+  EXPECT_TRUE(held.Get().ok());
+  EXPECT_EQ(stub.square(9).Get()->getResult(), 81);  // the worker has been past `call`
+  auto r = call.Get();
+  ASSERT_TRUE(r.ok()) << "on_timeout = DefaultResult() was not applied: " << r.status();
+  EXPECT_EQ(r->getResult(), 0);
 }
 
 TEST(Deadline, ASpinningCallIsStoppedAndTheWorkerFreed) {
@@ -294,7 +387,9 @@ TEST(Deadline, ASpinningCallIsStoppedAndTheWorkerFreed) {
   ASSERT_TRUE(pool.ok());
   auto stub = pool->stub();
   auto r = stub.spin(~uint64_t{0}, weft::CallOptions{.timeout = absl::Milliseconds(50)}).Get();
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  // spin(2^64 - 1) never ends by itself: the worker serving the next call
+  // shows it stopped (or never started) the spin.
   EXPECT_EQ(stub.square(4).Get()->getResult(), 16);
 }
 
@@ -349,6 +444,10 @@ TEST(Backpressure, WaitingForASlotIsBoundedByTheDeadline) {
   auto held = stub.gated();
   auto r = stub.square(2, weft::CallOptions{.timeout = absl::Milliseconds(20)}).Get();
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  // The held call keeps the only slot until the gate opens: the deadline
+  // passed while this one waited for it.
+  EXPECT_NE(r.status().message().find("waited for a free call slot"), std::string::npos)
+      << r.status();
   f.gate.Open();
   EXPECT_TRUE(held.Get().ok());
 }
@@ -401,6 +500,8 @@ TEST(Shutdown, DrainPastItsGraceCancelsTheRest) {
   f.gate.WaitEntered(1);
   EXPECT_TRUE(pool->Shutdown(weft::ShutdownMode::kDrain, absl::Milliseconds(20)).ok());
   EXPECT_EQ(stuck.Get().status().code(), absl::StatusCode::kCancelled);
+  // The gate never opened: the cancel reached the worker (Shutdown joined it).
+  EXPECT_EQ(f.gate.aborted_count(), 1);
 }
 
 // ---------------------------------------------------------------- hooks

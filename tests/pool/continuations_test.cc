@@ -45,7 +45,7 @@ TEST(Continuations, ACallbackMayDestroyThePool) {
       ran.set_value(ok);
     });
   }
-  Watchdog dog(absl::Seconds(60), "a Then callback that destroys the pool ran and returned");
+  Watchdog dog("a Then callback that destroys the pool ran and returned", kHangBound);
   gate.Open();
   EXPECT_TRUE(ran.get_future().get());
   dog.Done();
@@ -61,7 +61,7 @@ TEST(Continuations, ACallbackMayCallShutdown) {
   gate.WaitEntered(1);
   std::promise<absl::Status> shut;
   std::move(f).Then([&](auto) { shut.set_value(pool->Shutdown()); });
-  Watchdog dog(absl::Seconds(60), "Shutdown called from a Then callback returned");
+  Watchdog dog("Shutdown called from a Then callback returned", kHangBound);
   gate.Open();
   EXPECT_TRUE(shut.get_future().get().ok());
   dog.Done();
@@ -79,8 +79,7 @@ TEST(Continuations, ACallbackCallingShutdownDoesNotDeadlockAShutdownInProgress) 
   gate.WaitEntered(1);
   std::promise<absl::Status> from_callback;
   std::move(f).Then([&](auto) { from_callback.set_value(pool->Shutdown()); });
-  Watchdog dog(absl::Seconds(60),
-               "a Shutdown draining a call whose Then callback calls Shutdown finished");
+  Watchdog dog("a Shutdown draining a call whose Then callback calls Shutdown finished", kHangBound);
   // Another thread starts draining: it waits for the gated call.
   std::thread drainer([&] { EXPECT_TRUE(pool->Shutdown(weft::ShutdownMode::kDrain).ok()); });
   // New calls fail once that Shutdown is under way (it holds the drain).
@@ -105,7 +104,7 @@ TEST(Continuations, ACallbackMaySubmitNewCalls) {
     auto r = stub.square(12).Get();  // a call from the continuation thread
     result.set_value(r.ok() ? r->getResult() : -1);
   });
-  Watchdog dog(absl::Seconds(60), "a Then callback's own call resolved");
+  Watchdog dog("a Then callback's own call resolved", kHangBound);
   gate.Open();
   EXPECT_EQ(result.get_future().get(), 144);
   dog.Done();

@@ -28,7 +28,7 @@ TEST(Shutdown, ReturnsWithinTheGraceAndNamesAStuckThreadWorker) {
   gate.WaitEntered(1);
   absl::Status stopped;
   {
-    Watchdog dog(absl::Seconds(60), "Shutdown(kDrain, 100ms) returned with a stuck thread worker");
+    Watchdog dog("Shutdown(kDrain, 100ms) returned with a stuck thread worker", kHangBound);
     stopped = pool->Shutdown(weft::ShutdownMode::kDrain, absl::Milliseconds(100));
   }
   EXPECT_EQ(stopped.code(), absl::StatusCode::kDeadlineExceeded) << stopped;
@@ -38,7 +38,7 @@ TEST(Shutdown, ReturnsWithinTheGraceAndNamesAStuckThreadWorker) {
   // let it return afterwards and finish (ASan would see a use after free).
   pool = absl::UnavailableError("destroyed");
   gate.Open();
-  Watchdog dog(absl::Seconds(60), "the stuck thread returned once its gate opened");
+  Watchdog dog("the stuck thread returned once its gate opened", kHangBound);
   while (gate.left() < 1) std::this_thread::yield();
 }
 
@@ -56,12 +56,12 @@ TEST(Shutdown, TheDestructorIsBoundedByShutdownGrace) {
   auto stuck = pool->stub().stuck();
   gate.WaitEntered(1);
   {
-    Watchdog dog(absl::Seconds(60), "~Pool returned within shutdown_grace with a stuck worker");
+    Watchdog dog("~Pool returned within shutdown_grace with a stuck worker", kHangBound);
     pool.reset();
   }
   EXPECT_EQ(stuck.Get().status().code(), absl::StatusCode::kCancelled);
   gate.Open();
-  Watchdog dog(absl::Seconds(60), "the stuck thread returned once its gate opened");
+  Watchdog dog("the stuck thread returned once its gate opened", kHangBound);
   while (gate.left() < 1) std::this_thread::yield();
 }
 
@@ -75,7 +75,7 @@ TEST(Shutdown, ASecondShutdownWaitsForTheFirstAndGetsItsResult) {
   ASSERT_TRUE(pool.ok());
   auto held = pool->stub().gated();
   gate.WaitEntered(1);
-  Watchdog dog(absl::Seconds(60), "two concurrent Shutdowns returned");
+  Watchdog dog("two concurrent Shutdowns returned", kHangBound);
   std::thread first([&] { EXPECT_TRUE(pool->Shutdown().ok()); });
   auto stub = pool->stub();
   while (stub.square(1).Get().status().code() != absl::StatusCode::kUnavailable) {

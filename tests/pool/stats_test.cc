@@ -33,7 +33,7 @@ TEST(Stats, AnIdlePoolShowsNoSlotsInUseAfterDroppedFutures) {
   }  // dropped while the worker still runs or queues them
   gate.Open();
   {
-    Watchdog dog(absl::Seconds(60), "the worker served the 10 dropped calls");
+    Watchdog dog("the worker served the 10 dropped calls", kHangBound);
     while (pool->Stats().workers[0].calls_served < 10) std::this_thread::yield();
   }
   EXPECT_EQ(pool->Stats().workers[0].slots_in_use, 0u);

@@ -3,12 +3,10 @@
 //   WEFT_TEST_CRASH_MARKER=<file>  OnStart() aborts if <file> exists
 //                                  ("always": aborts every time);
 //   WEFT_TEST_HANG_MARKER=<file>   OnStart() never returns if <file> exists.
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
-#include <string>
 
 #include "tests/process/proc_impl.h"
 
@@ -17,14 +15,7 @@ namespace weft_test {
 class CrashOnStartImpl final : public ProcImpl {
  public:
   absl::Status OnStart() override {
-    if (const char* log = std::getenv("WEFT_TEST_START_LOG")) {
-      const int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-      if (fd >= 0) {
-        const std::string line = std::to_string(getpid()) + "\n";
-        (void)!write(fd, line.data(), line.size());
-        close(fd);
-      }
-    }
+    LogStart();
     const char* crash = std::getenv("WEFT_TEST_CRASH_MARKER");
     if (crash != nullptr && (std::strcmp(crash, "always") == 0 || access(crash, F_OK) == 0)) {
       AbortWithoutCore();

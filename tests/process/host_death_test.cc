@@ -1,6 +1,14 @@
 // The host's own death: a forked host with a pool of two process workers is
-// SIGKILLed; its workers must be gone within 3 s and its /dev/shm names with
-// it, in both shared-memory modes.
+// SIGKILLed; its workers must end with it, by one of the two ways a worker
+// follows its host (PR_SET_PDEATHSIG's SIGKILL, or exit status 0 once its
+// control socket reads EOF), and its /dev/shm names must go too, in both
+// shared-memory modes.
+//
+// How soon they end is not asserted (that is a speed, for benchmarks/):
+// this test adopts the orphans (PR_SET_CHILD_SUBREAPER), waits for each to
+// end, bounded by kHangBound only, and checks how it ended. Nothing else
+// signals them, so either ending shows the host's death caused it; a worker
+// that outlived its host would run until the bound.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -9,8 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <set>
 #include <string>
@@ -28,7 +38,7 @@ namespace {
 
 class HostKilled : public ProcessTest, public ::testing::WithParamInterface<weft::SharedMemory> {};
 
-TEST_P(HostKilled, WorkersExitWithinThreeSeconds) {
+TEST_P(HostKilled, WorkersEndWithTheHost) {
   // Orphaned workers are reparented to this process, so they can be reaped
   // here and seen as dead (not as zombies of an init that may not reap).
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
@@ -66,7 +76,7 @@ TEST_P(HostKilled, WorkersExitWithinThreeSeconds) {
   close(fds[1]);
   int32_t message[3] = {0, 0, 0};
   size_t got = 0;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  const absl::Time deadline = absl::Now() + kHangBound;
   while (got < sizeof message && absl::Now() < deadline) {
     pollfd p{fds[0], POLLIN, 0};
     if (poll(&p, 1, 100) <= 0) continue;
@@ -85,26 +95,41 @@ TEST_P(HostKilled, WorkersExitWithinThreeSeconds) {
   for (pid_t w : workers) ASSERT_EQ(StateOf(w), ProcState::kAlive) << w;
 
   ASSERT_EQ(kill(host, SIGKILL), 0);
-  const absl::Time killed_at = absl::Now();
   int status = 0;
   ASSERT_EQ(waitpid(host, &status, 0), host);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 
+  // The host's exit made us the workers' parent: wait for each to end (and
+  // reap it), bounded only against a worker that outlives its host.
   for (pid_t w : workers) {
-    const bool dead = PollUntil(
+    int wstatus = 0;
+    pid_t reaped = 0;
+    const bool ended = PollUntil(
         [&] {
-          return StateOf(w) != ProcState::kAlive && absl::Now() - killed_at <= absl::Seconds(3);
+          reaped = waitpid(w, &wstatus, WNOHANG);
+          return reaped != 0 && !(reaped < 0 && errno == EINTR);
         },
-        killed_at + absl::Seconds(3) - absl::Now());
-    EXPECT_TRUE(dead) << "worker " << w << " of the SIGKILLed host is still "
-                      << ToString(StateOf(w)) << " 3 s later";
-    if (!dead) kill(w, SIGKILL);
-  }
-  std::cout << "both workers dead " << absl::FormatDuration(absl::Now() - killed_at)
-            << " after the host's SIGKILL\n";
-  // Reap them (they are ours now), bounded.
-  for (pid_t w : workers) {
-    PollUntil([&] { return waitpid(w, nullptr, WNOHANG) != 0; }, absl::Seconds(5));
+        kHangBound);
+    if (!ended) {
+      ADD_FAILURE() << "worker " << w << " of the SIGKILLed host is still " << ToString(StateOf(w))
+                    << " after " << absl::FormatDuration(kHangBound)
+                    << ": it did not follow its host";
+      kill(w, SIGKILL);
+      waitpid(w, nullptr, 0);
+      continue;
+    }
+    if (reaped != w) {
+      ADD_FAILURE() << "waitpid(" << w << "): " << std::strerror(errno)
+                    << " (the orphan was not reparented to this subreaper)";
+      continue;
+    }
+    const bool pdeathsig = WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL;
+    const bool control_eof = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
+    EXPECT_TRUE(pdeathsig || control_eof)
+        << "worker " << w << " ended otherwise than by following its host (wait status 0x"
+        << std::hex << wstatus << std::dec << ")";
+    std::cout << "worker " << w << " ended with the host: "
+              << (pdeathsig ? "SIGKILL (PR_SET_PDEATHSIG)" : "exit 0 (control-socket EOF)") << "\n";
   }
   const std::set<std::string> added = NewNames(shm_before_);
   EXPECT_TRUE(added.empty()) << "the dead host left /dev/shm names: " << Describe(added);

@@ -1,4 +1,6 @@
-// A ProcTest worker whose OnStart() never returns.
+// A ProcTest worker whose OnStart() never returns: it logs its start
+// (WEFT_TEST_START_LOG=<file>: appends "<pid>\n", see LogStart) and then
+// waits for a signal that ends it.
 #include <unistd.h>
 
 #include "tests/process/proc_impl.h"
@@ -8,6 +10,7 @@ namespace weft_test {
 class NeverReadyImpl final : public ProcImpl {
  public:
   absl::Status OnStart() override {
+    LogStart();
     for (;;) pause();
   }
 };

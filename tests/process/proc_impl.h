@@ -3,12 +3,14 @@
 #ifndef WEFT_TESTS_PROCESS_PROC_IMPL_H_
 #define WEFT_TESTS_PROCESS_PROC_IMPL_H_
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "tests/process/proc_test.weft.h"
 #include "tests/testing/checksum.h"
@@ -21,6 +23,19 @@ namespace weft_test {
   struct rlimit none = {0, 0};
   setrlimit(RLIMIT_CORE, &none);
   std::abort();
+}
+
+// When $WEFT_TEST_START_LOG names a file, appends "<pid>\n" to it: the
+// marker by which a test knows that this process got as far as OnStart (it
+// was spawned, exec'd and booted, and is alive there).
+inline void LogStart() {
+  const char* log = std::getenv("WEFT_TEST_START_LOG");
+  if (log == nullptr) return;
+  const int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  const std::string line = std::to_string(getpid()) + "\n";
+  (void)!write(fd, line.data(), line.size());
+  close(fd);
 }
 
 class ProcImpl : public weft::Skeleton<ProcTest> {

@@ -6,13 +6,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <iostream>
 #include <iterator>
 #include <sstream>
-#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -51,6 +48,16 @@ std::string WorkerBinary(const std::string& name) { return Runfile("tests/proces
 std::string TempDir() {
   const char* dir = std::getenv("TEST_TMPDIR");
   return dir != nullptr ? dir : "/tmp";
+}
+
+std::vector<pid_t> StartedPids(const std::string& start_log) {
+  std::vector<pid_t> pids;
+  std::ifstream in(start_log);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) pids.push_back(static_cast<pid_t>(std::stol(line)));
+  }
+  return pids;
 }
 
 std::set<std::string> ShmNames() {
@@ -118,27 +125,6 @@ std::vector<std::string> Children() {
   }
   closedir(dir);
   return found;
-}
-
-Watchdog::Watchdog(std::string what, absl::Duration bound)
-    : what_(std::move(what)), thread_([this, bound] {
-        std::unique_lock<std::mutex> lock(mu_);
-        if (!cv_.wait_for(lock, absl::ToChronoMilliseconds(bound), [this] { return done_; })) {
-          std::fprintf(stderr, "\nWATCHDOG: %s did not finish within %s; aborting\n", what_.c_str(),
-                       absl::FormatDuration(bound).c_str());
-          std::fflush(stderr);
-          std::cout.flush();  // what the test printed so far (racy, but we are dying)
-          std::abort();
-        }
-      }) {}
-
-Watchdog::~Watchdog() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    done_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
 }
 
 weft::PoolOptions ProcOptions(int workers, const std::string& binary) {

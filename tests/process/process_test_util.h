@@ -1,34 +1,32 @@
 // What the process-worker tests (tests/process/*_test.cc) share: the worker
 // binaries in this package's runfiles, a pool's options for one of them, a
-// look at this process's children and at /dev/shm, bounded polling, a
-// balancer the test steers, a watchdog, and the fixture that checks every
-// test leaves no child process and no /dev/shm name behind.
+// look at this process's children and at /dev/shm, a balancer the test
+// steers, and the fixture that checks every test leaves no child process and
+// no /dev/shm name behind. Bounded polling and the watchdog come from
+// tests/testing/watchdog.h.
 //
 // Synchronization is explicit: the test waits for a call to be running by
-// polling Stats() (bounded), never by sleeping for a guessed time. The only
-// time bounds are the requirements themselves (e.g. workers gone within 3 s
-// of the host's death) and generous limits that turn a hang into a failure.
+// polling Stats(), for a worker's start by the marker it writes, for a
+// process's end by its exit status, never by sleeping for a guessed time.
+// No test asserts how long anything took: the only time bounds are
+// kHangBound and the like, which only a hang can exceed.
 #ifndef WEFT_TESTS_PROCESS_PROCESS_TEST_UTIL_H_
 #define WEFT_TESTS_PROCESS_PROCESS_TEST_UTIL_H_
 
 #include <sys/types.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "gtest/gtest.h"
 #include "runtime/pool.h"
 #include "tests/process/proc_test.weft.h"
+#include "tests/testing/watchdog.h"
 
 namespace weft_test {
 
@@ -42,6 +40,11 @@ std::string WorkerBinary(const std::string& name);
 
 // $TEST_TMPDIR, or /tmp outside Bazel.
 std::string TempDir();
+
+// The pids in a start log, in order: each worker that logs its start
+// (LogStart in proc_impl.h: crash_on_start_worker, never_ready_worker)
+// appends its pid when it reaches OnStart.
+std::vector<pid_t> StartedPids(const std::string& start_log);
 
 // The names under /dev/shm that weft could have made.
 std::set<std::string> ShmNames();
@@ -61,16 +64,6 @@ ProcState StateOf(pid_t pid);
 // state and command line.
 std::vector<std::string> Children();
 
-template <typename Predicate>
-bool PollUntil(Predicate done, absl::Duration bound) {
-  const absl::Time deadline = absl::Now() + bound;
-  for (;;) {
-    if (done()) return true;
-    if (absl::Now() >= deadline) return done();
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-}
-
 // Routes every call to the worker the test names.
 class Pinned final : public weft::Balancer {
  public:
@@ -82,21 +75,6 @@ class Pinned final : public weft::Balancer {
 
  private:
   std::atomic<size_t> target_{0};
-};
-
-// Turns a hang into a precise failure: aborts the test binary (with a message
-// naming what hung) unless disarmed within `bound`.
-class Watchdog {
- public:
-  Watchdog(std::string what, absl::Duration bound);
-  ~Watchdog();
-
- private:
-  std::string what_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
 };
 
 // `workers` process workers running tests/process/<binary>; each test sets

@@ -1,7 +1,7 @@
 // weft::internal::Mutex / MutexLock / CondVar at run time (their
 // annotations are checked at compile time by --config=clang and
-// tools/check_thread_safety.sh). A lost wake-up makes a test hang and fail
-// by the test runner's timeout, never pass. Also runs under --config=tsan.
+// tools/check_thread_safety.sh). A lost wake-up makes a test hang, which its
+// watchdog turns into a failure, never a pass. Also runs under --config=tsan.
 #include "runtime/internal/mutex.h"
 
 #include <atomic>
@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/testing/watchdog.h"
 
 namespace weft::internal {
 namespace {
@@ -111,6 +112,7 @@ struct HandOff {
 TEST(CondVarTest, WaitSignalHandOff) {
   constexpr int kRounds = 2000;
   HandOff h;
+  weft_test::Watchdog wd("the hand-off (a lost wake-up?)", weft_test::kHangBound);
   std::thread ponger([&] {
     for (int i = 0; i < kRounds; ++i) {
       MutexLock lock(&h.mu);
@@ -143,6 +145,7 @@ struct Gate {
 TEST(CondVarTest, SignalAllWakesEveryWaiter) {
   constexpr int kWaiters = 6;
   Gate g;
+  weft_test::Watchdog wd("waking every waiter (a lost wake-up?)", weft_test::kHangBound);
   std::vector<std::thread> waiters;
   for (int i = 0; i < kWaiters; ++i) {
     waiters.emplace_back([&] {
@@ -176,11 +179,14 @@ TEST(CondVarTest, WaitUntilPastDeadlineTimesOutAndKeepsTheLock) {
 
 // The timed wait itself (not the past-deadline shortcut): nobody signals,
 // so it must eventually report the timeout, with the lock held again. Any
-// true before that is a spurious wake-up.
+// true before that is a spurious wake-up. The clock check is WaitUntil's
+// contract (false means the deadline has passed), not a measure of speed:
+// a slow machine only makes it truer.
 TEST(CondVarTest, WaitUntilNearDeadlineTimesOut) {
   Mutex mu;
   CondVar cv;
   MutexLock lock(&mu);
+  weft_test::Watchdog wd("WaitUntil reporting its timeout", weft_test::kHangBound);
   const absl::Time deadline = absl::Now() + absl::Milliseconds(1);
   while (cv.WaitUntil(&mu, deadline)) {
   }
@@ -191,6 +197,7 @@ TEST(CondVarTest, WaitUntilNearDeadlineTimesOut) {
 // A signal before the deadline: WaitUntil returns true (deadlines here are
 // far away, so a false would be a bug, not a slow machine).
 TEST(CondVarTest, WaitUntilReturnsTrueWhenSignalled) {
+  weft_test::Watchdog wd("WaitUntil waking when signalled", weft_test::kHangBound);
   for (const absl::Time deadline : {absl::Now() + absl::Hours(1), absl::InfiniteFuture()}) {
     Gate g;  // `open` is the flag the signaller sets
     std::thread signaller([&] {

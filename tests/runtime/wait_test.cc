@@ -1,5 +1,5 @@
-// The wake-up protocol under stress: a lost wake-up makes this test hang
-// (and fail by the test runner's timeout), never pass.
+// The wake-up protocol under stress: a lost wake-up leaves both threads
+// asleep for good, which the watchdog turns into a failure (never a pass).
 #include "runtime/internal/wait.h"
 
 #include <atomic>
@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "tests/testing/watchdog.h"
 
 namespace weft::internal {
 namespace {
@@ -35,9 +36,15 @@ struct Mailbox {
   }
 };
 
-// Two threads hand a counter back and forth `rounds` times.
+// Two threads hand a counter back and forth `rounds` times. The watchdog
+// fires only if the count stops moving for kHangBound: a loaded machine may
+// make the run as slow as it likes, a lost wake-up stops it.
 void PingPong(const SpinPolicy& policy, uint32_t rounds) {
   Mailbox ping, pong;
+  weft_test::Watchdog wd("the ping-pong (a lost wake-up?)", weft_test::kHangBound, [&] {
+    // Relaxed: a progress sample, no data is read through it.
+    return uint64_t{pong.value.load(std::memory_order_relaxed)};
+  });
   std::thread other([&] {
     for (uint32_t i = 1; i <= rounds; ++i) {
       ping.AwaitAtLeast(i, policy);
