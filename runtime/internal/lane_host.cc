@@ -341,7 +341,7 @@ bool LaneHost::Resolve(CallState* call, Outcome outcome) {
     // Relaxed: a hint the worker polls (CallContext::Aborted).
     slots_[call->slot].abort.store(1, std::memory_order_relaxed);
   }
-  ResolveByHost(call, outcome);
+  ResolveByHost(call, outcome, /*worker_done=*/false);
   return true;
 }
 
@@ -350,6 +350,15 @@ void LaneHost::ResolveFromSlot(CallState* call) {
   // The caller saw done_seq == seq with acquire: the worker's writes below
   // are visible. An untrusted worker's fields are copied, then checked.
   const uint32_t code = shared.status_code;
+  if (code == static_cast<uint32_t>(absl::StatusCode::kDeadlineExceeded) &&
+      absl::string_view(shared.message, std::min(shared.message_length, kMaxStatusMessage)) ==
+          kExpiredInQueue) {
+    // The worker noticed the deadline before the caller did: the outcome is
+    // the caller's on_timeout, whichever side saw it first.
+    Outcome outcome = Outcome::Deadline(call->on_timeout);
+    ResolveByHost(call, outcome, /*worker_done=*/true);
+    return;
+  }
   if (code != 0) {
     if (code > static_cast<uint32_t>(absl::StatusCode::kUnauthenticated)) {
       call->status = absl::DataLossError(
@@ -409,7 +418,7 @@ void LaneHost::ResolveFromSlot(CallState* call) {
   Unref(call);  // the slot's reference
 }
 
-void LaneHost::ResolveByHost(CallState* call, Outcome& outcome) {
+void LaneHost::ResolveByHost(CallState* call, Outcome& outcome, bool worker_done) {
   call->status = std::move(outcome.status);
   if (outcome.kind == Outcome::Kind::kDefaultResult) {
     // An empty message: its root reads as the default (empty) results.
@@ -419,7 +428,8 @@ void LaneHost::ResolveByHost(CallState* call, Outcome& outcome) {
     call->segment_count = 1;
     call->reader.emplace(kj::arrayPtr(call->segments.data(), 1));
   }
-  if (outcome.kind == Outcome::Kind::kUnsent) {
+  if (outcome.kind == Outcome::Kind::kUnsent || worker_done) {
+    // No worker touches the slot (any more): it goes back now.
     // Release: publishes the outcome; pairs with the acquire loads of phase.
     call->phase.store(kReady, std::memory_order_release);
     ReleaseSlot(call->slot, call->seq);

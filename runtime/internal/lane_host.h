@@ -157,7 +157,9 @@ class LaneHost final : public SpillSource {
   void MakeStaging();
   // Resolve's halves: the outcome the worker wrote, or the host's own.
   void ResolveFromSlot(CallState* call);
-  void ResolveByHost(CallState* call, Outcome& outcome);
+  // `worker_done`: the worker already published this call (the slot can go
+  // back at once); else it may still run it (the slot is reclaimed later).
+  void ResolveByHost(CallState* call, Outcome& outcome, bool worker_done);
   // Copies the results the segments point at into call->copy and opens the
   // reader over the copy.
   void CopyOut(CallState* call);

@@ -120,7 +120,7 @@ absl::Status LaneWorker::Run(const CallDescriptor& d, SkeletonBase* impl, Region
     return absl::CancelledError("weft: aborted before a worker picked it up");
   }
   if (d.deadline_ns != 0 && MonotonicNanos() > d.deadline_ns) {
-    return absl::DeadlineExceededError("weft: the deadline passed before a worker picked it up");
+    return absl::DeadlineExceededError(kExpiredInQueue);
   }
   const MethodInfo& method = methods[d.method_index];
   SegmentTable table;

@@ -40,6 +40,11 @@
 namespace weft {
 namespace internal {
 
+// The status a worker publishes for a call whose deadline passed while it
+// was queued (the worker never ran it). The host recognizes it and resolves
+// the call as its on_timeout says, exactly as if the host had noticed first.
+inline constexpr char kExpiredInQueue[] = "weft: the deadline passed before a worker picked it up";
+
 // Writes `status` (code and a message cut at kMaxStatusMessage) into the
 // slot. Only the completing side writes these fields, before PublishSlotDone.
 inline void WriteSlotStatus(SlotShared& slot, const absl::Status& status) {

@@ -260,7 +260,7 @@ TEST(Deadline, FromTheSchema) {
   // $Weft.defaultOnTimeout: the default (empty) results instead of the 7
   // the worker would have returned. The worker is held in another call
   // meanwhile, so that the host is the one to see this deadline pass (see
-  // DISABLED_OnTimeoutAppliesWhenTheWorkerSeesTheDeadlineFirst).
+  // OnTimeoutAppliesWhenTheWorkerSeesTheDeadlineFirst).
   auto held = stub.gated();
   f.gate.WaitEntered(2);
   auto r = stub.gatedDefault().Get();
@@ -347,19 +347,13 @@ TEST(Deadline, OnTimeoutChoices) {
   EXPECT_EQ(f.gate.aborted_count(), 0);
 }
 
-// DISABLED: fails on the current runtime, deterministically. A call whose
-// deadline passes while it is queued, and which the worker reaches before
-// the caller looks at it, is answered by the worker's own check
-// (LaneWorker::Run: "the deadline passed before a worker picked it up",
-// DeadlineExceeded), and that status reaches the caller instead of what its
-// on_timeout asks for: how a timed-out call resolves depends on whether the
-// host or the worker noticed first, i.e. on timing. (Deadline.OnTimeoutChoices
-// failed that way on a loaded machine before it held the worker.) Fixing it
-// needs a runtime change: the host should resolve a worker's "deadline
-// passed before a worker picked it up" as Outcome::Deadline(on_timeout),
-// e.g. from a slot status reserved for it, as it does when it sees the
-// deadline itself.
-TEST(Deadline, DISABLED_OnTimeoutAppliesWhenTheWorkerSeesTheDeadlineFirst) {
+// A call whose deadline passes while it is queued, and which the worker
+// reaches before the caller looks at it, is answered by the worker's own
+// check ("the deadline passed before a worker picked it up"); the host must
+// still resolve it as the call's on_timeout says, so that how a timed-out
+// call resolves does not depend on which side noticed first. (It did: this
+// test failed 30/30 before LaneHost::ResolveFromSlot recognized that status.)
+TEST(Deadline, OnTimeoutAppliesWhenTheWorkerSeesTheDeadlineFirst) {
   Fixture f;
   auto pool = f.Make(Options(1));
   ASSERT_TRUE(pool.ok());

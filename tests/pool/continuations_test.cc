@@ -79,7 +79,8 @@ TEST(Continuations, ACallbackCallingShutdownDoesNotDeadlockAShutdownInProgress) 
   gate.WaitEntered(1);
   std::promise<absl::Status> from_callback;
   std::move(f).Then([&](auto) { from_callback.set_value(pool->Shutdown()); });
-  Watchdog dog("a Shutdown draining a call whose Then callback calls Shutdown finished", kHangBound);
+  Watchdog dog("a Shutdown draining a call whose Then callback calls Shutdown finished",
+               kHangBound);
   // Another thread starts draining: it waits for the gated call.
   std::thread drainer([&] { EXPECT_TRUE(pool->Shutdown(weft::ShutdownMode::kDrain).ok()); });
   // New calls fail once that Shutdown is under way (it holds the drain).
