@@ -14,6 +14,8 @@
 #ifndef WEFT_RUNTIME_CALL_H_
 #define WEFT_RUNTIME_CALL_H_
 
+#include <time.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -31,12 +33,21 @@ struct CallContext {
   // Raised by the host when the caller aborts or the deadline passes.
   const std::atomic<uint32_t>* abort_flag;
   const MethodInfo* method;
+  // CLOCK_MONOTONIC nanoseconds after which the call counts as aborted; 0:
+  // none (the call has no deadline, or is not abortable).
+  int64_t deadline_ns = 0;
 
   bool Aborted() const {
     // Relaxed: a hint polled in a loop; no data is published through it.
     // Pairs with the store in the host's abort path (LaneHost::Resolve,
     // runtime/internal/lane_host.cc).
-    return abort_flag != nullptr && abort_flag->load(std::memory_order_relaxed) != 0;
+    if (abort_flag != nullptr && abort_flag->load(std::memory_order_relaxed) != 0) return true;
+    if (deadline_ns == 0) return false;
+    // The worker sees a passed deadline by itself: the host need not be
+    // waiting on the call for the method to stop.
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec > deadline_ns;
   }
 };
 

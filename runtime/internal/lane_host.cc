@@ -248,7 +248,8 @@ void LaneHost::Submit(CallState* call, RegionMessageBuilder& builder) {
   // carries it is handed to the user.
   call->refs.store(2, std::memory_order_relaxed);
   call->phase.store(kInFlight, std::memory_order_relaxed);
-  const CallDescriptor descriptor{slot, host.seq, call->method->index, 0,
+  const CallDescriptor descriptor{slot, host.seq, call->method->index,
+                                  call->holds_abort_slot ? kCallAbortable : 0,
                                   ToMonotonicNanos(call->deadline)};
   // Every in-flight call holds a slot and the ring has room for every slot,
   // so the ring is full only if the worker corrupted its head index.
@@ -351,8 +352,8 @@ void LaneHost::ResolveFromSlot(CallState* call) {
   // are visible. An untrusted worker's fields are copied, then checked.
   const uint32_t code = shared.status_code;
   if (code == static_cast<uint32_t>(absl::StatusCode::kDeadlineExceeded) &&
-      absl::string_view(shared.message, std::min(shared.message_length, kMaxStatusMessage)) ==
-          kExpiredInQueue) {
+      ExpiredByTheWorker(
+          absl::string_view(shared.message, std::min(shared.message_length, kMaxStatusMessage)))) {
     // The worker noticed the deadline before the caller did: the outcome is
     // the caller's on_timeout, whichever side saw it first.
     Outcome outcome = Outcome::Deadline(call->on_timeout);

@@ -143,7 +143,9 @@ absl::Status LaneWorker::Run(const CallDescriptor& d, SkeletonBase* impl, Region
   RegionMessageBuilder response(base_, response_inline,
                                 geometry_.response_inline_bytes / kWordBytes,
                                 mine.response_dirty_words, this, max_payload_words_);
-  CallContext context{&request, &response, &slot.abort, &method};
+  // An abortable call's method also sees its deadline through aborted().
+  const int64_t deadline_ns = (d.flags & kCallAbortable) != 0 ? d.deadline_ns : 0;
+  CallContext context{&request, &response, &slot.abort, &method, deadline_ns};
   if (header->track_busy != 0) {
     // Relaxed: read by the host's supervisor for hard_timeout only.
     header->busy_since_ns.store(MonotonicNanos(), std::memory_order_relaxed);
@@ -162,7 +164,11 @@ absl::Status LaneWorker::Run(const CallDescriptor& d, SkeletonBase* impl, Region
   } catch (...) {
     status = absl::InternalError(absl::StrCat("weft: ", method.name, " threw a non-std exception"));
   }
-  if (status.ok() && response.overflowed()) {
+  if (deadline_ns != 0 && MonotonicNanos() > deadline_ns) {
+    // Past its deadline: whatever the method made of it, the caller gets
+    // what its on_timeout says (the host maps this status).
+    status = absl::DeadlineExceededError(kExpiredWhileRunning);
+  } else if (status.ok() && response.overflowed()) {
     status = absl::ResourceExhaustedError(
         absl::StrCat("weft: the response of ", method.name, " exceeds max_payload_bytes"));
   }

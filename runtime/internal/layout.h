@@ -114,10 +114,13 @@ struct CallDescriptor {
   uint32_t slot;          // which slot of this lane holds the request
   uint32_t seq;           // the call's sequence number on that slot
   uint32_t method_index;  // dense method index (see MethodInfo::index)
-  uint32_t flags;
-  int64_t deadline_ns;  // CLOCK_MONOTONIC; 0 when the call has no deadline
+  uint32_t flags;         // kCallAbortable
+  int64_t deadline_ns;    // CLOCK_MONOTONIC; 0 when the call has no deadline
 };
 static_assert(std::is_trivially_copyable_v<CallDescriptor>);
+// CallDescriptor::flags: the call holds an abort slot, so the worker may
+// tell its method (call.aborted()) that the deadline passed.
+inline constexpr uint32_t kCallAbortable = 1;
 static_assert(sizeof(CallDescriptor) == 24);
 
 struct SegmentRef {

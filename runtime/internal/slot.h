@@ -44,6 +44,15 @@ namespace internal {
 // was queued (the worker never ran it). The host recognizes it and resolves
 // the call as its on_timeout says, exactly as if the host had noticed first.
 inline constexpr char kExpiredInQueue[] = "weft: the deadline passed before a worker picked it up";
+// The same for an abortable call whose deadline passed while its method ran
+// (the method saw call.aborted() turn true, or finished late).
+inline constexpr char kExpiredWhileRunning[] = "weft: the deadline passed while the call ran";
+
+// True if `message` (of a DeadlineExceeded status from a worker) is one of
+// the two above: the host resolves such a call as its on_timeout says.
+inline bool ExpiredByTheWorker(absl::string_view message) {
+  return message == kExpiredInQueue || message == kExpiredWhileRunning;
+}
 
 // Writes `status` (code and a message cut at kMaxStatusMessage) into the
 // slot. Only the completing side writes these fields, before PublishSlotDone.

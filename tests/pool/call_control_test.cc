@@ -375,6 +375,40 @@ TEST(Deadline, OnTimeoutAppliesWhenTheWorkerSeesTheDeadlineFirst) {
   EXPECT_EQ(r->getResult(), 0);
 }
 
+TEST(Deadline, TheWorkerStopsAnExpiredAbortableCallWithoutTheCallerWaiting) {
+  // Nobody waits on `expired`: the worker itself must see its deadline pass
+  // through aborted() and move on to the call queued behind it.
+  Fixture f;
+  auto pool = f.Make(Options(1));
+  ASSERT_TRUE(pool.ok());
+  auto stub = pool->stub();
+  auto expired = stub.spin(~uint64_t{0}, weft::CallOptions{.timeout = absl::Milliseconds(10)});
+  auto behind = stub.square(3, weft::CallOptions{.timeout = absl::InfiniteDuration()});
+  {
+    Watchdog wd("the call queued behind an expired abortable call was served", kHangBound);
+    auto r = behind.Get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->getResult(), 9);
+  }
+  EXPECT_EQ(expired.Get().status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST(Deadline, AnExpiredRunningCallResolvesAsItsOnTimeoutSays) {
+  Fixture f;
+  auto pool = f.Make(Options(1));
+  ASSERT_TRUE(pool.ok());
+  auto stub = pool->stub();
+  auto call =
+      stub.spin(~uint64_t{0}, weft::CallOptions{.timeout = absl::Milliseconds(10),
+                                                .on_timeout = weft::OnTimeout::DefaultResult()});
+  // Served behind it: once this returns, the worker is past `call`.
+  auto behind = stub.square(2, weft::CallOptions{.timeout = absl::InfiniteDuration()});
+  ASSERT_TRUE(behind.Get().ok());
+  auto r = call.Get();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->getReached(), 0u);  // the default result, not how far the spin got
+}
+
 TEST(Deadline, ASpinningCallIsStoppedAndTheWorkerFreed) {
   Fixture f;
   auto pool = f.Make(Options(1));
