@@ -68,6 +68,9 @@ void LaneWorker::AdoptPredecessorResponses() {
     const uint32_t done = slot.done_seq.load(std::memory_order_acquire);
     // Acquire: as above.
     if (done == 0 || slot.released_seq.load(std::memory_order_acquire) == done) continue;
+    // A failed call wrote no response table: what is there is an earlier
+    // call's, long released, and names nothing the host still reads.
+    if (slot.status_code != 0) continue;
     SegmentTable table;
     std::memcpy(&table, &slot.response, sizeof(table));
     for (uint32_t k = 0; k < std::min(table.count, kMaxSegments); ++k) {

@@ -535,6 +535,15 @@ void Supervisor::EndProcesses(absl::Time until) {
       }
     }
   }
+  // Every worker is gone now. Calls it never finished (it exits when its
+  // control socket closes, possibly before it served its rings) are
+  // completed here as OnDeath would, so their slots can be given back.
+  for (uint32_t w = 0; w < children_.size(); ++w) {
+    const absl::Status stopped = absl::UnavailableError(
+        absl::StrCat("weft: the pool shut down before worker ", w, " served the call"));
+    CompleteStartedCalls(w, stopped);
+    FailQueuedCalls(w, stopped);
+  }
   for (uint32_t w = 0; w < children_.size(); ++w) {
     children_[w]->out.DrainAndClose();
     children_[w]->err.DrainAndClose();
