@@ -223,6 +223,18 @@ std::vector<std::pair<uint64_t, uint64_t>> HeldSpans(const SegmentTable& table,
   return held;
 }
 
+// What memory the worker must not write is filled with.
+constexpr char kUntouched = 0x5A;
+
+bool Untouched(const char* p, uint64_t n) {
+  static const std::string pattern(kHeapBytes, kUntouched);
+  for (uint64_t at = 0; at < n; at += pattern.size()) {
+    const uint64_t chunk = std::min<uint64_t>(n - at, pattern.size());
+    if (std::memcmp(p + at, pattern.data(), chunk) != 0) return false;
+  }
+  return true;
+}
+
 void ResetSlot(SlotShared& s) {
   s.done_seq.store(0, std::memory_order_relaxed);
   s.host_waiting.store(0, std::memory_order_relaxed);
@@ -318,7 +330,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint32_t slot = input.slot < kSlots ? input.slot : 0;
   // The other slot's response is the host's to read: nobody may write it.
   std::memset(region.base() + lane.response_inline + uint64_t{(slot + 1) % kSlots} * kInlineBytes,
-              0x5A, kInlineBytes);
+              kUntouched, kInlineBytes);
   std::memset(region.base() + lane.request_heap, 0, worker.request_heap_dirty);
 
   // ---- The hostile host writes its request.
@@ -383,13 +395,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (input.predecessor_done != 0 && input.predecessor_released != input.predecessor_done) {
       held = HeldSpans(left, lane);
     }
-    for (const auto& [at, words] : held) std::memset(response_heap + at * 8, 0x5A, words * 8);
+    for (const auto& [at, words] : held) std::memset(response_heap + at * 8, kUntouched, words * 8);
     lane_worker.AdoptPredecessorResponses();
   }
   const CallDescriptor* front = lane_worker.ring().Peek();
   FUZZ_CHECK(front != nullptr && std::memcmp(front, &d, sizeof(d)) == 0,
              "the worker does not see the descriptor pushed");
   const CallDescriptor copy = *front;
+  struct Words {
+    uint32_t done, started, wake;
+  };
+  Words before[kSlots];
+  for (uint32_t i = 0; i < kSlots; ++i) {
+    before[i] = {slots[i].done_seq.load(), slots[i].started_seq.load(), slots[i].wake_seq.load()};
+  }
   lane_worker.NoteStarted(copy);
   lane_worker.ring().Pop();
   const uint64_t served_before = worker.calls_served;
@@ -398,15 +417,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // ---- What it published.
   const char* other_inline =
       region.base() + lane.response_inline + uint64_t{(slot + 1) % kSlots} * kInlineBytes;
-  for (uint32_t i = 0; i < kInlineBytes; ++i) {
-    FUZZ_CHECK(other_inline[i] == 0x5A, "serving slot ", slot,
-               " wrote into the other slot's response area");
-  }
+  FUZZ_CHECK(Untouched(other_inline, kInlineBytes), "serving slot ", slot,
+             " wrote into the other slot's response area");
   for (const auto& [at, words] : held) {
-    for (uint64_t i = at * 8; i < (at + words) * 8; ++i) {
-      FUZZ_CHECK(response_heap[i] == 0x5A, "the response heap span at word ", at,
-                 " the host may still read was overwritten (byte ", i, ")");
-    }
+    FUZZ_CHECK(Untouched(response_heap + at * 8, words * 8), "the response heap span at word ", at,
+               " (", words, " words) the host may still read was overwritten");
   }
   if (d.slot < kSlots) {
     const SlotShared& p = slots[d.slot];
@@ -418,8 +433,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (d.slot >= kSlots) {
     for (uint32_t i = 0; i < kSlots; ++i) {
-      FUZZ_CHECK(slots[i].done_seq.load() == 0 && slots[i].started_seq.load() == 0 &&
-                     slots[i].wake_seq.load() == 0,
+      FUZZ_CHECK(slots[i].done_seq.load() == before[i].done &&
+                     slots[i].started_seq.load() == before[i].started &&
+                     slots[i].wake_seq.load() == before[i].wake,
                  "a descriptor for slot ", d.slot, " touched slot ", i);
     }
     FUZZ_CHECK(worker.calls_served == served_before, "a call without a slot was counted");
