@@ -433,6 +433,7 @@ class Soak {
            std::type_identity_t<Check<R>> check);
   void ResolveOne(HostThread& me, Rng& rng, Window& window);
   void DumpAndAbort(const char* why);
+  void Progress(uint64_t op);
 
   const Config config_;
   const absl::Time end_;
@@ -440,6 +441,8 @@ class Soak {
   std::vector<kj::byte> pattern_;
   uint64_t rotate_every_ = 0;
   uint64_t warm_index_ = 0;
+  uint64_t progress_every_ = 0;
+  const absl::Time start_ = absl::Now();
 
   std::optional<Pool> threads_;
   std::optional<Pool> processes_;
@@ -516,6 +519,7 @@ Soak::Soak(const Config& config)
   // a short one.
   rotate_every_ = std::clamp<uint64_t>(config.calls / 4, 2'000, 50'000);
   warm_index_ = std::min<uint64_t>(config.calls / 10, 5'000);
+  progress_every_ = std::max<uint64_t>(config.calls / 20, 1'000);
 }
 
 // Host threads and workers outnumber the two cores several times over, so
@@ -936,6 +940,7 @@ void Soak::Host(int index) {
     // Relaxed: a ticket; each op index is claimed by one thread.
     const uint64_t i = next_op_.fetch_add(1, std::memory_order_relaxed);
     if (i >= config_.calls || absl::Now() >= end_) break;
+    if (i > 0 && i % progress_every_ == 0) Progress(i);
     if (i == warm_index_) {
       // Relaxed: read after the threads joined.
       warm_rss_kib_.store(StatusKib("VmRSS"), std::memory_order_relaxed);
@@ -1033,6 +1038,21 @@ void Soak::DumpAndAbort(const char* why) {
   print("hostile", hostile_.Current()->pool->Stats());
   std::fflush(stderr);
   std::abort();
+}
+
+// A line for whoever watches a long run.
+void Soak::Progress(uint64_t op) {
+  // Relaxed (all): counters for display.
+  std::printf(
+      "soak: progress: op %llu at %.0f s: %llu outcomes, %llu kills, %llu + %llu "
+      "shutdowns, %llu violations, RSS %s\n",
+      static_cast<unsigned long long>(op), absl::ToDoubleSeconds(absl::Now() - start_),
+      static_cast<unsigned long long>(resolved_.load(std::memory_order_relaxed)),
+      static_cast<unsigned long long>(kills_.load(std::memory_order_relaxed)),
+      static_cast<unsigned long long>(doomed_rotations_.load(std::memory_order_relaxed)),
+      static_cast<unsigned long long>(hostile_rotations_.load(std::memory_order_relaxed)),
+      static_cast<unsigned long long>(violations_.count()), Mib(StatusKib("VmRSS")).c_str());
+  std::fflush(stdout);
 }
 
 void Soak::Run() {
