@@ -59,7 +59,7 @@ constexpr bool kSanitized = false;
 
 // Process cycles cost two fork/execs and boot handshakes each; 1000 of them
 // take minutes on a loaded 2-core machine, so CI runs fewer.
-constexpr int kDefaultThreadCycles = kSanitized ? 300 : 1000;
+constexpr int kDefaultThreadCycles = 1000;
 constexpr int kDefaultProcessCycles = kSanitized ? 100 : 200;
 constexpr int kWarmupCycles = 20;
 // RSS after the last cycle may exceed RSS after the warm-up by this much:

@@ -82,9 +82,9 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
-// The CI scale: well under a minute in fastbuild on 2 cores, a few minutes
-// under TSan/ASan.
-constexpr uint64_t kDefaultCalls = kSanitized ? 6'000 : 10'000;
+// The CI scale: 15-30 s in fastbuild on 2 (shared) cores, about as long
+// under TSan/ASan (their slowdown is mostly hidden behind the waits).
+constexpr uint64_t kDefaultCalls = 10'000;
 constexpr uint64_t kMaxPayload = 256 << 10;  // max_payload_bytes of every pool
 constexpr uint64_t kForever = ~0ull;         // spin() iterations: ends only when aborted
 // RSS may grow this much past its value after the warm-up. Generous: the
