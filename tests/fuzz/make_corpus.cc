@@ -382,12 +382,12 @@ void Control() {
     weft::internal::SendReady(fd, absl::NotFoundError("cannot open region /weft-0: gone"));
   });
   const std::string boot_fd =
-      Captured([&](int fd) { weft::internal::SendBoot(fd, options, 2, 3, ""); });
+      Captured([&](int fd) { weft::internal::SendBoot(fd, options, 2, 3, "", 7); });
   const std::string boot_named = Captured([&](int fd) {
-    weft::internal::SendBoot(fd, options, 0, -1, "/weft-00112233445566778899aabbccddeeff");
+    weft::internal::SendBoot(fd, options, 0, -1, "/weft-00112233445566778899aabbccddeeff", 1);
   });
   const std::string boot_proc =
-      Captured([&](int fd) { weft::internal::SendBoot(fd, options, 1, -1, "/proc/1/fd/9"); });
+      Captured([&](int fd) { weft::internal::SendBoot(fd, options, 1, -1, "/proc/1/fd/9", 2); });
   auto write = [&](const std::string& name, const std::string& stream,
                    std::vector<uint16_t> splits = {}) {
     ControlInput c;

@@ -124,6 +124,16 @@ class FuzzService final : public weft::Skeleton<TestService> {
     call.results().setReached(i);
     return absl::OkStatus();
   }
+  absl::Status stuck(StuckCall& call) override {
+    ReadAll(call.params());
+    return absl::OkStatus();  // the real one blocks on a gate; a fuzzer must not
+  }
+  absl::Status manyTexts(ManyTextsCall& call) override {
+    ReadAll(call.params());
+    auto items = call.results().initItems(std::min<uint32_t>(call.params().getCount(), 64));
+    for (uint32_t i = 0; i < items.size(); ++i) items.set(i, "item");
+    return absl::OkStatus();
+  }
 };
 
 struct Worker {
