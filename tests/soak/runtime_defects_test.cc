@@ -1,7 +1,12 @@
-// Reproducers of runtime defects found by the soak (soak_test.cc). Each test
-// asserts what the contract (DESIGN.md, the public headers) says and fails
-// today; the target is tagged "manual", so `//tests/soak/...` does not run
-// it. Run them with
+// Reproducers of runtime defects found by the soak (soak_test.cc) that are
+// still open. Each test asserts what the contract (DESIGN.md, the public
+// headers) says and fails today; the target is tagged "manual", so
+// `//tests/soak/...` does not run it. Five of the six the soak found are
+// fixed, and their regression tests live with their units: stats_test
+// (slots of calls resolved early), call_control_test (a worker sees an
+// abortable call's deadline; on_timeout wins whichever side saw it), and
+// tests/process/supervisor_slots_test (shutdown completes what a dead worker
+// never served; a replacement adopts only live response heap). Run them with
 //
 //   tools/bazel test //tests/soak:runtime_defects_test --test_output=all
 //
@@ -28,109 +33,14 @@
 namespace weft_test {
 namespace {
 
-constexpr uint64_t kForever = ~0ull;  // spin() iterations: ends only when aborted
-
 absl::StatusOr<Pool> ThreadPool(weft::PoolOptions options) {
   return Pool::Create(options, [] { return std::make_unique<ProcImpl>(); });
-}
-
-// Bounded: the worker takes the call off its ring.
-bool Started(Pool& pool, uint64_t calls) {
-  return PollUntil([&] { return pool.Stats().workers[0].calls_started >= calls; },
-                   absl::Seconds(10));
 }
 
 // Bounded: the worker finished the call.
 bool Served(Pool& pool, uint64_t calls) {
   return PollUntil([&] { return pool.Stats().workers[0].calls_served >= calls; },
                    absl::Seconds(10));
-}
-
-// 1. future.h: a dropped (or aborted, or timed-out) call's "slot [is]
-// reclaimed once the worker is done with it". Today it is reclaimed only
-// when the lane runs out of free slots (LaneHost::AcquireSlot ->
-// ReclaimFinished) or at Shutdown (PoolCore::Shutdown -> ReclaimOrphans):
-// Stats().slots_in_use of an idle pool stays above 0 for as long as the
-// pool lives, and a lane holds such slots (and the worker the response heap
-// spans of their responses, see 6.) until then.
-TEST(RuntimeDefect, ASlotOfACallResolvedEarlyStaysInUseAfterTheWorkerFinished) {
-  weft::PoolOptions options;
-  auto pool = ThreadPool(options);
-  ASSERT_TRUE(pool.ok()) << pool.status();
-  auto stub = pool->stub();
-  {
-    auto f = stub.spin(kForever);
-    ASSERT_TRUE(Started(*pool, 1));
-    f.Abort();
-    EXPECT_EQ(f.Get().status().code(), absl::StatusCode::kCancelled);
-  }
-  ASSERT_TRUE(Served(*pool, 1));  // the worker is done with it
-  {
-    auto r = stub.square(3).Get();  // another call on the same lane
-    ASSERT_TRUE(r.ok()) << r.status();
-  }
-  const uint32_t in_use = pool->Stats().workers[0].slots_in_use;
-  std::cout << "slots in use, idle pool, every call resolved and served: " << in_use << "\n";
-  EXPECT_EQ(in_use, 0u);
-  pool->Shutdown();
-  std::cout << "after Shutdown: " << pool->Stats().workers[0].slots_in_use << "\n";
-}
-
-// 2. call.h: aborted() is "True once the caller aborted the call or its
-// deadline passed". Today the worker learns of a passed deadline only when a
-// host thread waits on that very future (CallHandle::Ready resolves it and
-// raises the abort word); CallContext::Aborted reads only the abort word,
-// and the worker checks the descriptor's deadline only before it starts a
-// call. So an abortable call past its deadline keeps its worker busy, and
-// every call queued behind it waits, until its caller comes back to it. With
-// two threads each waiting for a call queued behind the other's expired
-// call, neither comes back: a deadlock.
-TEST(RuntimeDefect, AnExpiredDeadlineIsNotSeenByTheWorkerUntilTheHostWaits) {
-  weft::PoolOptions options;
-  auto pool = ThreadPool(options);
-  ASSERT_TRUE(pool.ok()) << pool.status();
-  auto stub = pool->stub();
-  auto expired = stub.spin(kForever, weft::CallOptions{.timeout = absl::Milliseconds(10)});
-  ASSERT_TRUE(Started(*pool, 1));
-  absl::SleepFor(absl::Milliseconds(50));  // the deadline is a time: let it pass
-  auto behind = stub.square(3);
-  // The evidence is a bounded wait: 3 s after the deadline the worker still
-  // spins on the expired call (it would stop within microseconds of seeing
-  // aborted()).
-  const bool served = behind.WaitFor(absl::Seconds(3));
-  std::cout << "a call queued behind an expired abortable call finished within 3 s: "
-            << (served ? "yes" : "no") << "\n";
-  EXPECT_TRUE(served);
-  EXPECT_EQ(expired.Get().status().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_TRUE(behind.WaitFor(absl::Seconds(10)));  // waiting on `expired` released it
-}
-
-// 3. call_options.h: on_timeout is "What the call resolves to when the
-// deadline passes". When the worker picks a call up after its deadline it
-// answers DeadlineExceeded itself (LaneWorker::Run), and the host resolves
-// the call from that answer (CallHandle::Ready checks WorkerDone before the
-// deadline), so DefaultResult() and Return(status) are ignored.
-TEST(RuntimeDefect, OnTimeoutIsIgnoredWhenTheWorkerSawTheDeadline) {
-  weft::PoolOptions options;
-  auto pool = ThreadPool(options);
-  ASSERT_TRUE(pool.ok()) << pool.status();
-  auto stub = pool->stub();
-  auto busy = stub.spin(kForever);
-  ASSERT_TRUE(Started(*pool, 1));
-  auto with_default =
-      stub.square(3, weft::CallOptions{.timeout = absl::Milliseconds(1),
-                                       .on_timeout = weft::OnTimeout::DefaultResult()});
-  auto with_status = stub.square(
-      3, weft::CallOptions{.timeout = absl::Milliseconds(1),
-                           .on_timeout = weft::OnTimeout::Return(absl::AbortedError("mine"))});
-  absl::SleepFor(absl::Milliseconds(20));  // both deadlines pass while queued
-  busy.Abort();
-  ASSERT_TRUE(Served(*pool, 3));  // the worker answered both
-  auto d = with_default.Get();
-  auto s = with_status.Get();
-  std::cout << "DefaultResult(): " << d.status() << "\nReturn(Aborted): " << s.status() << "\n";
-  EXPECT_TRUE(d.ok());
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kAborted);
 }
 
 // 4. pool_options.h: max_payload_bytes is "The largest request or response
@@ -158,85 +68,6 @@ TEST(RuntimeDefect, ResponsesUnderTheLimitFailWhenTheirSumIsOverIt) {
     EXPECT_TRUE(a.ok());
     EXPECT_TRUE(b.ok());
   }
-}
-
-// 5. pool.h: Shutdown ends with "every child reaped", and PoolCore::Shutdown
-// then gives back "the slots of calls resolved early". A process worker told
-// to stop exits as soon as its control socket closes (worker_main.cc's
-// reader thread calls _exit), which Supervisor::EndProcesses does first,
-// often before the worker served what was left in its rings; and
-// EndProcesses, unlike OnDeath, completes none of those calls. Their slots
-// then stay in use for good. A race: the test tries 10 times.
-TEST(RuntimeDefect, SlotsOfCallsAProcessWorkerNeverServedStayInUse) {
-  int trials_with_slots_left = 0;
-  for (int trial = 0; trial < 10; ++trial) {
-    auto pool = Pool::Create(ProcOptions(1, "proc_worker"));
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    auto stub = pool->stub();
-    auto running = stub.spin(kForever);
-    ASSERT_TRUE(Started(*pool, 1));
-    std::vector<weft::Future<ProcTest::SquareResults>> queued;
-    for (int i = 0; i < 10; ++i) queued.push_back(stub.square(i));
-    pool->Shutdown(weft::ShutdownMode::kCancelPending);
-    EXPECT_EQ(running.Get().status().code(), absl::StatusCode::kCancelled);
-    for (auto& q : queued) EXPECT_EQ(q.Get().status().code(), absl::StatusCode::kCancelled);
-    const uint32_t in_use = pool->Stats().workers[0].slots_in_use;
-    if (in_use != 0) ++trials_with_slots_left;
-    EXPECT_EQ(in_use, 0u) << "trial " << trial << ": slots in use after Shutdown";
-  }
-  std::cout << "trials with slots in use after Shutdown(kCancelPending): " << trials_with_slots_left
-            << " of 10\n";
-}
-
-// 6. A replacement process worker (LaneWorker::AdoptPredecessorResponses)
-// reserves the response heap spans named by the response table of every
-// slot whose last call is done but not yet released by the host. When that
-// last call failed, the worker wrote no table, and the table is a stale one
-// from an earlier call on the slot, long released. The spans are freed only
-// once the host releases that slot — for a call resolved early, lazily (see
-// 1.). Meanwhile the lane's response heap has that much less room, and a
-// response that fits fails with "exceeds max_payload_bytes". Deterministic:
-// slot 0 first carries a 100 KiB echo response, then a call aborted before
-// the worker took it up (answered Cancelled, no table); after a kill, a
-// 200 KiB echo no longer fits in the 256 KiB heap.
-TEST(RuntimeDefect, AReplacementWorkerReservesHeapNamedByStaleResponseTables) {
-  weft::PoolOptions options = ProcOptions(1, "proc_worker");
-  options.max_payload_bytes = 256 << 10;
-  auto pool = Pool::Create(options);
-  ASSERT_TRUE(pool.ok()) << pool.status();
-  auto stub = pool->stub();
-  std::vector<kj::byte> data(200 << 10, 7);
-  {
-    auto a = stub.echo(capnp::Data::Reader(data.data(), 100 << 10));  // slot 0
-    auto blocker = stub.spin(kForever);                               // slot 1
-    ASSERT_TRUE(Started(*pool, 2));
-    ASSERT_TRUE(a.Get().ok());  // slot 0 released; its table names 100 KiB of heap
-    // Slot 0 again, queued behind the blocker, aborted: the worker answers
-    // Cancelled without writing a table, and the host reclaims slot 0 only
-    // lazily.
-    auto aborted = stub.square(5, weft::CallOptions{.abortable = true});
-    aborted.Abort();
-    blocker.Abort();
-    ASSERT_TRUE(Served(*pool, 3));
-  }
-  {
-    // Without a kill, the large echo fits.
-    auto r = stub.echo(capnp::Data::Reader(data.data(), data.size())).Get();
-    std::cout << "200 KiB echo before the kill: " << r.status() << "\n";
-    ASSERT_TRUE(r.ok());
-  }
-  const pid_t victim = pool->Stats().workers[0].pid;
-  ASSERT_GT(victim, 0);
-  ASSERT_EQ(kill(victim, SIGKILL), 0);
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        const weft::WorkerStats w = pool->Stats().workers[0];
-        return w.up && w.pid != victim;
-      },
-      absl::Seconds(30)));
-  auto r = stub.echo(capnp::Data::Reader(data.data(), data.size())).Get();
-  std::cout << "200 KiB echo after the worker was replaced: " << r.status() << "\n";
-  EXPECT_TRUE(r.ok());
 }
 
 }  // namespace
