@@ -239,5 +239,42 @@ TEST(RuntimeDefect, AReplacementWorkerReservesHeapNamedByStaleResponseTables) {
   EXPECT_TRUE(r.ok());
 }
 
+// 7. pool_options.h / DESIGN.md: a process worker that dies is replaced
+// "on the same region", given up only after max_restarts failed starts in a
+// row. The region's header (magic, layout version, geometry) lives in the
+// memory the worker could write; the host never writes it again, and every
+// replacement checks it (Region::Map) and fails to start. So a worker that
+// corrupted its header before dying can never be replaced: after
+// max_restarts failed starts it is given up, and its share of the pool is
+// gone for good. (The soak sees this each time its hostile worker scribbles:
+// most calls to the hostile pool end Unavailable, "given up".)
+// header_smasher_worker zeroes its region's magic number, then aborts, when
+// asked to crash().
+TEST(RuntimeDefect, AWorkerThatCorruptsItsRegionHeaderCanNeverBeReplaced) {
+  weft::PoolOptions options;
+  options.workers = 1;
+  options.runtime = weft::WorkerRuntime::kProcess;
+  options.worker_command = {Runfile("tests/soak/header_smasher_worker")};
+  auto pool = Pool::Create(options);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  auto stub = pool->stub();
+  const pid_t first = pool->Stats().workers[0].pid;
+  EXPECT_EQ(stub.crash().Get().status().code(), absl::StatusCode::kUnavailable);
+  // Bounded: a replacement is up, or the worker was given up.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const weft::WorkerStats w = pool->Stats().workers[0];
+        return (w.up && w.pid != first) || w.failed;
+      },
+      absl::Seconds(60)));
+  const weft::WorkerStats w = pool->Stats().workers[0];
+  std::cout << "after the crash: up " << w.up << ", given up " << w.failed
+            << ", last exit: " << w.last_exit << "\n";
+  EXPECT_FALSE(w.failed);
+  auto r = stub.square(3).Get();
+  std::cout << "a call after the crash: " << r.status() << "\n";
+  EXPECT_TRUE(r.ok());
+}
+
 }  // namespace
 }  // namespace weft_test
