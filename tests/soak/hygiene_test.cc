@@ -11,12 +11,11 @@
 // cycle, so a leak is reported at the cycle that made it. RSS is compared at
 // the end with its value after the warm-up.
 //
-// Cycles: WEFT_HYGIENE_CYCLES (every pool kind); by default 1000 for thread
-// workers and fewer for process workers in CI (kDefaultProcessCycles, below).
-// The 1,000-cycle run of every kind:
+// Cycles: WEFT_HYGIENE_CYCLES (every pool kind), by default 1000 (fewer
+// process cycles under the sanitizers, kDefaultProcessCycles below):
 //
 //   tools/bazel test //tests/soak:hygiene_test --test_output=all
-//       --test_env=WEFT_HYGIENE_CYCLES=1000
+//       --test_env=WEFT_HYGIENE_CYCLES=200   # a quicker run
 //
 // Every wait is bounded (a leak or a hang fails the test, naming the cycle);
 // nothing depends on elapsed time.
@@ -53,10 +52,12 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
-// Process cycles cost two fork/execs and boot handshakes each; 1000 of them
-// take minutes on a loaded 2-core machine, so CI runs fewer.
+// A process cycle costs two fork/execs and boot handshakes: 30-40 ms in
+// fastbuild on two cores (1000 cycles: 35-40 s per kind), up to ~120 ms when
+// the machine is loaded, and ~180 ms under the sanitizers, where 1000 cycles
+// of both kinds would take ten minutes; there, fewer.
 constexpr int kDefaultThreadCycles = 1000;
-constexpr int kDefaultProcessCycles = kSanitized ? 100 : 200;
+constexpr int kDefaultProcessCycles = kSanitized ? 100 : 1000;
 constexpr int kWarmupCycles = 20;
 // RSS after the last cycle may exceed RSS after the warm-up by this much:
 // allocator caches (glibc keeps freed memory and thread stacks for reuse),
