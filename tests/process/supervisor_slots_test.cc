@@ -112,5 +112,39 @@ TEST(SupervisorSlots, AReplacementAdoptsOnlyTheResponseHeapStillInUse) {
   EXPECT_TRUE(r.ok());
 }
 
+// A process worker that dies is replaced on the same region. The region's
+// header (magic, layout version, geometry) lives in memory the worker could
+// write, and every replacement checks it: the host rewrites it from its own
+// copy before each start (Region::RestoreHeader), so a worker that corrupted
+// it before dying is still replaced. (Found by the soak: its hostile worker's
+// pool was given up after scribbles.) header_smasher_worker zeroes its
+// region's magic number, then aborts, when asked to crash().
+TEST(SupervisorSlots, AWorkerThatCorruptedItsRegionHeaderIsReplaced) {
+  weft::PoolOptions options;
+  options.workers = 1;
+  options.runtime = weft::WorkerRuntime::kProcess;
+  options.worker_command = {Runfile("tests/soak/header_smasher_worker")};
+  auto pool = Pool::Create(options);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  auto stub = pool->stub();
+  const pid_t first = pool->Stats().workers[0].pid;
+  EXPECT_EQ(stub.crash().Get().status().code(), absl::StatusCode::kUnavailable);
+  // Bounded: a replacement is up, or the worker was given up.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const weft::WorkerStats w = pool->Stats().workers[0];
+        return (w.up && w.pid != first) || w.failed;
+      },
+      kHangBound));
+  const weft::WorkerStats w = pool->Stats().workers[0];
+  std::cout << "after the crash: up " << w.up << ", given up " << w.failed
+            << ", last exit: " << w.last_exit << "\n";
+  EXPECT_FALSE(w.failed);
+  auto r = stub.square(3).Get();
+  std::cout << "a call after the crash: " << r.status() << "\n";
+  EXPECT_TRUE(r.ok());
+}
+
+
 }  // namespace
 }  // namespace weft_test

@@ -11,17 +11,11 @@
 // cycle, so a leak is reported at the cycle that made it. RSS is compared at
 // the end with its value after the warm-up.
 //
-// The figures to hold are taken after the first cycle, not before it: what
-// is made once per process stays (TSan's runtime, for one, starts a
-// background thread when the program makes its first thread). The figures
-// from before the first cycle are printed too.
-//
-// Cycles: WEFT_HYGIENE_CYCLES (every pool kind); by default 1000 for thread
-// workers and fewer for process workers in CI (kDefaultProcessCycles, below).
-// The 1,000-cycle run of every kind:
+// Cycles: WEFT_HYGIENE_CYCLES (every pool kind), by default 1000 (fewer
+// process cycles under the sanitizers, kDefaultProcessCycles below):
 //
 //   tools/bazel test //tests/soak:hygiene_test --test_output=all
-//       --test_env=WEFT_HYGIENE_CYCLES=1000
+//       --test_env=WEFT_HYGIENE_CYCLES=200   # a quicker run
 //
 // Every wait is bounded (a leak or a hang fails the test, naming the cycle);
 // nothing depends on elapsed time.
@@ -34,6 +28,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -57,10 +52,12 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
-// Process cycles cost two fork/execs and boot handshakes each; 1000 of them
-// take minutes on a loaded 2-core machine, so CI runs fewer.
+// A process cycle costs two fork/execs and boot handshakes: 30-40 ms in
+// fastbuild on two cores (1000 cycles: 35-40 s per kind), up to ~120 ms when
+// the machine is loaded, and ~180 ms under the sanitizers, where 1000 cycles
+// of both kinds would take ten minutes; there, fewer.
 constexpr int kDefaultThreadCycles = 1000;
-constexpr int kDefaultProcessCycles = kSanitized ? 100 : 200;
+constexpr int kDefaultProcessCycles = kSanitized ? 100 : 1000;
 constexpr int kWarmupCycles = 20;
 // RSS after the last cycle may exceed RSS after the warm-up by this much:
 // allocator caches (glibc keeps freed memory and thread stacks for reuse),
@@ -110,9 +107,11 @@ TEST_P(Hygiene, CreateCallDestroyCyclesLeaveNothingBehind) {
   const uint64_t sum = Checksum(data);
   std::atomic<int> continuations{0};
 
-  const Census initial = TakeCensus();
-  Census before = initial;  // from the end of cycle 0 on: the figures to hold
-  int64_t warm_kib = initial.rss_kib;
+  // TSan's runtime starts a background thread of its own when the program
+  // makes its first thread: make one first, so that it is not counted.
+  std::thread([] {}).join();
+  const Census before = TakeCensus();
+  int64_t warm_kib = before.rss_kib;
   const absl::Time start = absl::Now();
   int done = 0;
   for (int c = 0; c < cycles; ++c) {
@@ -151,7 +150,6 @@ TEST_P(Hygiene, CreateCallDestroyCyclesLeaveNothingBehind) {
     }  // every Response is gone here too
     // Every Then callback has run by the time its pool is gone.
     ASSERT_EQ(continuations.load(), c + 1) << "cycle " << c;
-    if (c == 0) before = TakeCensus();
     // Bounded: a thread joined a moment ago may still be counted by the
     // kernel while it finishes exiting.
     std::string leaks;
@@ -164,14 +162,13 @@ TEST_P(Hygiene, CreateCallDestroyCyclesLeaveNothingBehind) {
   const Census after = TakeCensus();
   std::printf(
       "hygiene %s: %d cycles in %.1f s (%.1f ms each)\n"
-      "hygiene %s:   before cycle 0 / after cycle 0 / after the last: fds %d / %d / %d, threads "
-      "%d / %d / %d, children %zu / %zu / %zu, /dev/shm weft names %zu / %zu / %zu\n"
+      "hygiene %s:   before / after: fds %d / %d, threads %d / %d, children %zu / %zu, "
+      "/dev/shm weft names %zu / %zu\n"
       "hygiene %s:   RSS %s before, %s after %d warm-up cycles, %s after the last (+%s; bound "
       "+%s), peak %s\n",
-      mode.name, done, seconds, 1000 * seconds / std::max(done, 1), mode.name, initial.fds,
-      before.fds, after.fds, initial.threads, before.threads, after.threads,
-      initial.children.size(), before.children.size(), after.children.size(), initial.shm.size(),
-      before.shm.size(), after.shm.size(), mode.name, Mib(initial.rss_kib).c_str(),
+      mode.name, done, seconds, 1000 * seconds / std::max(done, 1), mode.name, before.fds,
+      after.fds, before.threads, after.threads, before.children.size(), after.children.size(),
+      before.shm.size(), after.shm.size(), mode.name, Mib(before.rss_kib).c_str(),
       Mib(warm_kib).c_str(), std::min(kWarmupCycles, cycles), Mib(after.rss_kib).c_str(),
       Mib(after.rss_kib - warm_kib).c_str(), Mib(kRssBoundKib).c_str(), Mib(after.hwm_kib).c_str());
   std::fflush(stdout);

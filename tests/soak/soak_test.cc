@@ -8,7 +8,10 @@
 //             in turn, random options) while the others keep calling it
 //   hostile   one tests/process:hostile_worker in a pool of its own, told now
 //             and then to scribble over or poison its region; replaced like
-//             the doomed pool
+//             the doomed pool (a scribbled region header makes every
+//             replacement worker fail to start, so such a generation is
+//             soon given up: runtime defect, see runtime_defects_test.cc,
+//             AWorkerThatCorruptsItsRegionHeaderCanNeverBeReplaced)
 //
 // The mix: plain calls (square, echo with payloads inline and spilled, pid),
 // Future::Then, Abort(), short deadlines (with each on_timeout), payloads over
@@ -554,7 +557,7 @@ Soak::Soak(const Config& config)
   for (kj::byte& b : pattern_) b = static_cast<kj::byte>(rng());
   // About 20 generations of each rotating pool in a long run, at least 3 in
   // a short one.
-  rotate_every_ = std::clamp<uint64_t>(config.calls / 4, 2'000, 50'000);
+  rotate_every_ = std::clamp<uint64_t>(config.calls / 4, 100, 50'000);
   warm_index_ = std::min<uint64_t>(config.calls / 10, 5'000);
   progress_every_ = std::max<uint64_t>(config.calls / 20, 1'000);
 }
