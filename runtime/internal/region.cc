@@ -130,17 +130,28 @@ absl::StatusOr<Region> Region::Create(const Geometry& geometry, uint64_t interfa
   // A fresh memfd reads as zeros: every atomic starts at 0, which is each
   // one's initial state. The header's atomics are created in place.
   RegionHeader* h = new (region.base_) RegionHeader{};
+  new (region.base_) RegionHeader{};
+  region.geometry_ = geometry;
+  region.interface_id_ = interface_id;
+  region.method_count_ = method_count;
+  region.RestoreHeader();
+  return region;
+}
+
+void Region::RestoreHeader() {
+  // Plain fields, written while no worker runs on the region (before the
+  // first start, or after a worker died and before its replacement starts;
+  // the fork and the boot handshake order them before the worker reads).
+  RegionHeader* h = header();
   h->magic = kRegionMagic;
   h->layout_version = kLayoutVersion;
   h->header_bytes = sizeof(RegionHeader);
-  h->total_bytes = bytes;
-  h->interface_id = interface_id;
-  h->method_count = method_count;
-  h->geometry = geometry;
+  h->total_bytes = size_;
+  h->interface_id = interface_id_;
+  h->method_count = method_count_;
+  h->geometry = geometry_;
   h->lanes_offset = LanesOffset();
-  h->lane_stride = LaneStride(geometry);
-  region.geometry_ = geometry;
-  return region;
+  h->lane_stride = LaneStride(geometry_);
 }
 
 absl::StatusOr<Region> Region::Open(const std::string& path) {
@@ -218,7 +229,9 @@ Region::Region(Region&& other) noexcept
       size_(std::exchange(other.size_, 0)),
       fd_(std::exchange(other.fd_, -1)),
       name_(std::exchange(other.name_, std::string())),
-      geometry_(other.geometry_) {}
+      geometry_(other.geometry_),
+      interface_id_(other.interface_id_),
+      method_count_(other.method_count_) {}
 
 void Region::Unlink() {
   if (!name_.empty()) shm_unlink(name_.c_str());

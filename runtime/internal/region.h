@@ -81,6 +81,10 @@ class Region {
   // is in the shared header may since have been rewritten by a peer.
   const Geometry& geometry() const { return geometry_; }
   LaneLayout lane(uint32_t i) const { return LaneAt(geometry(), i); }
+  // Rewrites the header's layout fields from this process's own copy (the
+  // creator's only): a worker that died may have scribbled over them, and
+  // its replacement validates them. Only while no worker runs on the region.
+  void RestoreHeader();
 
  private:
   char* base_ = nullptr;
@@ -88,6 +92,8 @@ class Region {
   int fd_ = -1;  // owned when >= 0
   std::string name_;
   Geometry geometry_{};
+  uint64_t interface_id_ = 0;  // set by Create (RestoreHeader)
+  uint32_t method_count_ = 0;
 };
 
 }  // namespace internal

@@ -149,6 +149,8 @@ void Supervisor::ClearToken(uint32_t w) {
 
 std::string Supervisor::RegionPathFor(uint32_t w, int& fd) {
   Region& region = *workers_[w].region;
+  // A dead predecessor may have scribbled over the header's layout.
+  region.RestoreHeader();
   RegionHeader* header = region.header();
   // Relaxed: no worker runs on the region now; the spawn (fork) and the
   // boot handshake order these before the new worker's first access.

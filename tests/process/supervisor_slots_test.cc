@@ -145,6 +145,5 @@ TEST(SupervisorSlots, AWorkerThatCorruptedItsRegionHeaderIsReplaced) {
   EXPECT_TRUE(r.ok());
 }
 
-
 }  // namespace
 }  // namespace weft_test
