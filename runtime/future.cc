@@ -4,6 +4,9 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "capnp/dynamic.h"
+#include "kj/debug.h"
 #include "runtime/internal/call_state.h"
 #include "runtime/internal/lane_host.h"
 #include "runtime/internal/pool_core.h"
@@ -153,6 +156,54 @@ ResponseHandle& ResponseHandle::operator=(ResponseHandle&& other) noexcept {
 }
 
 capnp::MessageReader& ResponseHandle::reader() const { return *state_->reader; }
+
+bool ResponseHandle::untrusted() const { return !state_->lane->config().trusted_worker; }
+
+namespace {
+
+void Visit(const capnp::DynamicValue::Reader& value, int depth);
+
+void Walk(const capnp::DynamicStruct::Reader& s, int depth) {
+  KJ_REQUIRE(depth < 64, "results nested too deeply");
+  auto visit = [&](capnp::StructSchema::Field field) {
+    // Capabilities do not travel through shared memory; AnyPointer has no
+    // type to check.
+    if (field.getType().isInterface() || field.getType().isAnyPointer()) return;
+    Visit(s.get(field), depth + 1);
+  };
+  for (capnp::StructSchema::Field field : s.getSchema().getNonUnionFields()) visit(field);
+  KJ_IF_MAYBE (field, s.which()) {
+    visit(*field);
+  }
+}
+
+void Visit(const capnp::DynamicValue::Reader& value, int depth) {
+  switch (value.getType()) {
+    case capnp::DynamicValue::STRUCT:
+      Walk(value.as<capnp::DynamicStruct>(), depth);
+      break;
+    case capnp::DynamicValue::LIST:
+      for (capnp::DynamicValue::Reader element : value.as<capnp::DynamicList>()) {
+        Visit(element, depth + 1);
+      }
+      break;
+    default:
+      break;  // scalars, enums, Text and Data (checked by get()), void
+  }
+}
+
+}  // namespace
+
+absl::Status CheckTypedResults(capnp::StructSchema schema, capnp::MessageReader& reader) {
+  try {
+    Walk(reader.getRoot<capnp::DynamicStruct>(schema), 0);
+    return absl::OkStatus();
+  } catch (const kj::Exception& e) {
+    return absl::DataLossError(absl::StrCat("weft: the worker's results do not match ",
+                                            schema.getProto().getDisplayName().cStr(), ": ",
+                                            e.getDescription().cStr()));
+  }
+}
 
 void ResponseHandle::Release() {
   if (state_ == nullptr) return;

@@ -31,6 +31,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "capnp/message.h"
+#include "capnp/schema.h"
 #include "kj/exception.h"
 
 namespace weft {
@@ -57,6 +58,9 @@ class ResponseHandle {
 
   // The message reader over the results; valid while this handle lives.
   capnp::MessageReader& reader() const;
+  // True when the results came from an untrusted (process) worker: already
+  // copied and checked pointer by pointer, but not yet against their type.
+  bool untrusted() const;
 
  private:
   void Release();
@@ -64,6 +68,10 @@ class ResponseHandle {
   std::shared_ptr<PoolCore> core_;
   CallState* state_ = nullptr;
 };
+
+// Reads every field of the message's root as `schema` says, once; DataLoss
+// naming the problem if a field does not match its type. (future.cc)
+absl::Status CheckTypedResults(capnp::StructSchema schema, capnp::MessageReader& reader);
 
 // The non-template part of Future<R>. Move-only.
 class CallHandle {
@@ -131,6 +139,14 @@ class [[nodiscard]] Future {
     if (!handle.ok()) return std::move(handle).status();
     typename R::Reader root;
     try {
+      if (handle->untrusted()) {
+        // Every getter the caller may use must be safe: read each field once
+        // as R's schema says (a list where a struct belongs, a List(UInt16)
+        // where Data belongs, would make that getter throw).
+        absl::Status typed =
+            internal::CheckTypedResults(capnp::Schema::from<R>(), handle->reader());
+        if (!typed.ok()) return typed;
+      }
       root = handle->reader().template getRoot<R>();
     } catch (const kj::Exception& e) {
       return absl::DataLossError(
