@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -42,7 +43,7 @@ namespace {
 
 namespace control = weft::control;
 
-constexpr size_t kPipeBytes = 65536;  // a pipe's default capacity: writing never blocks
+constexpr size_t kPipeBytes = 65536;  // a pipe's default capacity
 
 const weft::PoolOptions& Options() {
   static const weft::PoolOptions* options = [] {
@@ -141,12 +142,17 @@ BootFields ReadBoot(capnp::MessageReader& message) {
   return f;
 }
 
-std::optional<BootFields> BootFromPipe(const std::string& stream) {
+// The worker's reading, on a pipe holding `stream` (cut to what the pipe
+// takes without blocking: `stream` is shortened to that).
+std::optional<BootFields> BootFromPipe(std::string& stream) {
   int fds[2];
-  FUZZ_CHECK(pipe2(fds, O_CLOEXEC) == 0, "pipe2");
-  const size_t n = std::min(stream.size(), kPipeBytes);
-  FUZZ_CHECK(write(fds[1], stream.data(), n) == static_cast<ssize_t>(n), "write to the pipe");
+  FUZZ_CHECK(pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0, "pipe2");
+  const ssize_t n = stream.empty() ? 0 : write(fds[1], stream.data(), stream.size());
+  FUZZ_CHECK(n >= 0 || errno == EAGAIN, "write to the pipe");
+  stream.resize(n > 0 ? static_cast<size_t>(n) : 0);
   close(fds[1]);
+  // Blocking again for the reader, as the worker's control socket is.
+  FUZZ_CHECK(fcntl(fds[0], F_SETFL, 0) == 0, "fcntl");
   std::optional<BootFields> fields;
   try {
     // As in worker_main.cc: the reader, then the fields, in one try block.
@@ -171,7 +177,7 @@ std::optional<BootFields> BootFromFlatArray(const std::string& stream) {
 }
 
 void Worker(const ControlInput& input) {
-  const std::string stream = input.stream.substr(0, kPipeBytes);
+  std::string stream = input.stream.substr(0, kPipeBytes);
   const std::optional<BootFields> from_pipe = BootFromPipe(stream);
   const std::optional<BootFields> from_array = BootFromFlatArray(stream);
   FUZZ_LOG("control: worker reads a Boot: ", from_pipe.has_value() ? "yes" : "no", " (stream), ",

@@ -183,9 +183,8 @@ void Response() {
     echo.setChecksum(weft_test::Checksum(data));
     Write(t, "ok_multi_segment", EncodeResponse(ok(Place(m, kRespInline, kRespHeap))));
   }
-  // The root a capability: valid (targetSize counts it), nothing to read.
-  Write(t, "ok_capability_root",
-        EncodeResponse(ok(PlaceWords(Words({0x0000000000000003ull}), kRespInline))));
+  // A null root: the default (empty) results.
+  Write(t, "ok_null_root", EncodeResponse(ok(PlaceWords(Words({0}), kRespInline))));
   {
     ResponseInput r;
     r.status_code = static_cast<uint32_t>(absl::StatusCode::kNotFound);
