@@ -271,6 +271,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                      std::memcmp(segment.begin(), written[i].data(), written[i].size()) == 0,
                  "segment ", i, " of the result is not what the worker wrote");
     }
+    // Future<R>::Get checks an untrusted result against R before the caller
+    // reads it; a result of the wrong shape is DataLoss there.
+    const absl::Status typed =
+        weft::internal::CheckTypedResults(capnp::Schema::from<TestService::EchoResults>(), reader);
+    if (!typed.ok()) {
+      FUZZ_CHECK(typed.code() == absl::StatusCode::kDataLoss,
+                 "a result of the wrong type must be DataLoss, got ", typed.ToString());
+      return 0;
+    }
     WalkStats stats;
     try {
       WalkPointer(reader.getRoot<capnp::AnyPointer>(), stats);
