@@ -41,6 +41,7 @@
 #include "runtime/internal/slot.h"
 #include "tests/fuzz/formats.h"
 #include "tests/fuzz/fuzz_util.h"
+#include "tests/fuzz/service_region.h"
 #include "tests/pool/test_service.weft.h"
 #include "tests/testing/checksum.h"
 
@@ -139,20 +140,7 @@ class FuzzService final : public weft::Skeleton<TestService> {
 struct Worker {
   Worker() : region(MakeRegion()) {}
 
-  static Region MakeRegion() {
-    Geometry g{};
-    g.lanes = 1;
-    g.slots_per_lane = kSlots;
-    g.ring_capacity = kSlots;
-    g.request_inline_bytes = kInlineBytes;
-    g.response_inline_bytes = kInlineBytes;
-    g.heap_bytes = kHeapBytes;
-    absl::StatusOr<Region> r =
-        Region::Create(g, weft::InterfaceTraits<TestService>::kTypeId,
-                       static_cast<uint32_t>(weft::InterfaceTraits<TestService>::kMethodCount));
-    FUZZ_CHECK(r.ok(), r.status().ToString());
-    return *std::move(r);
-  }
+  static Region MakeRegion() { return MakeServiceRegion(kSlots, kInlineBytes, kHeapBytes); }
 
   Region region;
   FuzzService service;

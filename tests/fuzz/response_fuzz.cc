@@ -55,6 +55,7 @@
 #include "runtime/internal/slot.h"
 #include "tests/fuzz/formats.h"
 #include "tests/fuzz/fuzz_util.h"
+#include "tests/fuzz/service_region.h"
 #include "tests/pool/test_service.weft.h"
 
 namespace weft_fuzz {
@@ -76,20 +77,7 @@ struct Host {
     lane = std::make_unique<LaneHost>(&region, 0, 0, config, &shutting_down, &aborts);
   }
 
-  static Region MakeRegion() {
-    Geometry g{};
-    g.lanes = 1;
-    g.slots_per_lane = 2;
-    g.ring_capacity = 2;
-    g.request_inline_bytes = kInlineBytes;
-    g.response_inline_bytes = kInlineBytes;
-    g.heap_bytes = kHeapBytes;
-    absl::StatusOr<Region> r =
-        Region::Create(g, weft::InterfaceTraits<TestService>::kTypeId,
-                       static_cast<uint32_t>(weft::InterfaceTraits<TestService>::kMethodCount));
-    FUZZ_CHECK(r.ok(), r.status().ToString());
-    return *std::move(r);
-  }
+  static Region MakeRegion() { return MakeServiceRegion(2, kInlineBytes, kHeapBytes); }
 
   Region region;
   std::atomic<uint32_t> shutting_down{0};
