@@ -96,7 +96,12 @@ absl::StatusOr<ResponseHandle> CallHandle::Take() {
     }
     if (phase == kReady) {
       if (call->status.ok()) return ResponseHandle(std::move(core_), call);
-      absl::Status status = call->status;
+      // A status of its own, not a second reference to the state's: the
+      // state may be recycled on another thread (a reclaimer, a shutdown),
+      // and Debian's libabsl drops a shared rep's count in code TSan does
+      // not see, so sharing it reads as a race on the rep there. weft sets
+      // no payloads: code and message are all there is.
+      absl::Status status(call->status.code(), call->status.message());
       Unref(call);  // the handle's reference
       core_.reset();
       return status;
