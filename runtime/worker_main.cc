@@ -56,7 +56,9 @@ int RunProcessWorker(const std::function<std::unique_ptr<SkeletonBase>()>& facto
   fcntl(kRegionFd, F_SETFD, FD_CLOEXEC);
 
   try {
-    capnp::StreamFdMessageReader boot_message(control);
+    // Bounded: a Boot claiming more than kMaxControlWords throws before
+    // anything is allocated for it.
+    capnp::StreamFdMessageReader boot_message(control, ControlReaderOptions());
     control::Boot::Reader boot = boot_message.getRoot<control::Boot>();
     absl::StatusOr<Region> region = MapRegion(boot);
     if (!region.ok()) {

@@ -49,46 +49,61 @@ bool SendBoot(int fd, const PoolOptions& options, uint32_t index, int region_fd_
   return SendAll(fd, words.asBytes());
 }
 
-kj::Array<capnp::word> ReadMessage(int fd, absl::Time until, bool& timed_out) {
-  timed_out = false;
+capnp::ReaderOptions ControlReaderOptions() {
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = kMaxControlWords;
+  return options;
+}
+
+ReadResult ReadMessage(int fd, absl::Time until) {
   std::string bytes;
   for (;;) {
     kj::Array<capnp::word> message;
-    if (TakeMessage(bytes, message)) return message;
-    const int64_t left_ms = absl::ToInt64Milliseconds(until - absl::Now());
-    if (left_ms <= 0) {
-      timed_out = true;
-      return nullptr;
+    switch (TakeMessage(bytes, message)) {
+      case Taken::kMessage:
+        return {ReadResult::kMessage, std::move(message)};
+      case Taken::kTooLarge:
+        return {ReadResult::kTooLarge, nullptr};
+      case Taken::kIncomplete:
+        break;
     }
+    const int64_t left_ms = absl::ToInt64Milliseconds(until - absl::Now());
+    if (left_ms <= 0) return {ReadResult::kTimedOut, nullptr};
     pollfd p{fd, POLLIN, 0};
     const int ready = poll(&p, 1, static_cast<int>(std::min<int64_t>(left_ms, 1 << 30)));
     if (ready <= 0) continue;
     char buffer[4096];
     const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return nullptr;  // EOF
+    if (n <= 0) return {ReadResult::kEof, nullptr};
     bytes.append(buffer, static_cast<size_t>(n));
   }
 }
 
-bool TakeMessage(std::string& bytes, kj::Array<capnp::word>& message) {
-  if (bytes.size() < sizeof(capnp::word)) return false;
+Taken TakeMessage(std::string& bytes, kj::Array<capnp::word>& message) {
+  if (bytes.size() < sizeof(capnp::word)) return Taken::kIncomplete;
   const size_t whole = bytes.size() / sizeof(capnp::word);
-  kj::Array<capnp::word> prefix = kj::heapArray<capnp::word>(whole);
-  std::memcpy(prefix.begin(), bytes.data(), whole * sizeof(capnp::word));
-  const size_t needed = capnp::expectedSizeInWordsFromPrefix(prefix);
-  if (whole < needed) return false;
+  // Only the segment table is needed to know the size: capnp allows 512
+  // segments, a table of 257 words. Copied to align it.
+  constexpr size_t kTableWords = 257;
+  const size_t prefix_words = std::min(whole, kTableWords);
+  capnp::word prefix[kTableWords];
+  std::memcpy(prefix, bytes.data(), prefix_words * sizeof(capnp::word));
+  const size_t needed =
+      capnp::expectedSizeInWordsFromPrefix(kj::arrayPtr(prefix, prefix_words));
+  if (needed > kMaxControlWords) return Taken::kTooLarge;
+  if (whole < needed) return Taken::kIncomplete;
   message = kj::heapArray<capnp::word>(needed);
   std::memcpy(message.begin(), bytes.data(), needed * sizeof(capnp::word));
   bytes.erase(0, needed * sizeof(capnp::word));
-  return true;
+  return Taken::kMessage;
 }
 
 absl::Status ParseReady(const PoolOptions& options, uint32_t index,
                         kj::ArrayPtr<const capnp::word> message) {
   const std::string command = CommandString(options);
   try {
-    capnp::FlatArrayMessageReader reader(message);
+    capnp::FlatArrayMessageReader reader(message, ControlReaderOptions());
     control::Ready::Reader ready = reader.getRoot<control::Ready>();
     if (ready.getCode() == 0) return absl::OkStatus();
     const uint32_t code = ready.getCode();
@@ -104,6 +119,13 @@ absl::Status ParseReady(const PoolOptions& options, uint32_t index,
         absl::StrCat("weft: worker ", index, " (", command,
                      ") sent a malformed Ready: ", e.getDescription().cStr()));
   }
+}
+
+absl::Status OversizedReady(const PoolOptions& options, uint32_t index) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "weft: worker ", index, " (", CommandString(options),
+      ") sent a malformed Ready: it claims more than ", kMaxControlWords * sizeof(capnp::word),
+      " bytes; is the worker command a weft worker (WEFT_WORKER_MAIN) of this version?"));
 }
 
 void SendReady(int fd, const absl::Status& status) {

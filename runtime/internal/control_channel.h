@@ -13,12 +13,14 @@
 #ifndef WEFT_RUNTIME_INTERNAL_CONTROL_CHANNEL_H_
 #define WEFT_RUNTIME_INTERNAL_CONTROL_CHANNEL_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "capnp/common.h"
+#include "capnp/message.h"
 #include "kj/array.h"
 #include "runtime/pool_options.h"
 
@@ -32,17 +34,39 @@ namespace internal {
 bool SendBoot(int fd, const PoolOptions& options, uint32_t index, int region_fd_in_child,
               const std::string& region_path, uint64_t boot_token);
 
-// Host: reads one whole message from `fd` before `until`; empty on EOF or
-// time-out (`timed_out` says which).
-kj::Array<capnp::word> ReadMessage(int fd, absl::Time until, bool& timed_out);
+// The largest message either side accepts: a Boot or a Ready is a few
+// hundred bytes; 64 KiB (a pipe's capacity) leaves room for long paths and
+// messages while a peer claiming more is turned away before anything is
+// allocated for it.
+inline constexpr size_t kMaxControlWords = 8192;
+
+// Reader options for a control message: the traversal limit is the size
+// limit (capnp checks a stream's claimed size against it before reading).
+capnp::ReaderOptions ControlReaderOptions();
+
+enum class Taken {
+  kIncomplete,  // `bytes` does not hold a whole message yet
+  kMessage,     // the front message moved into `message`
+  kTooLarge,    // the front claims more than kMaxControlWords: malformed
+};
 
 // Moves one whole Cap'n Proto message from the front of `bytes` into
-// `message`; false if `bytes` does not hold a whole one yet.
-bool TakeMessage(std::string& bytes, kj::Array<capnp::word>& message);
+// `message`. Nothing is taken unless kMessage.
+Taken TakeMessage(std::string& bytes, kj::Array<capnp::word>& message);
+
+// Host: reads one whole message from `fd` before `until`.
+struct ReadResult {
+  enum Kind { kMessage, kEof, kTimedOut, kTooLarge } kind;
+  kj::Array<capnp::word> message;  // kMessage only
+};
+ReadResult ReadMessage(int fd, absl::Time until);
 
 // Host: the status a Ready message reports (FailedPrecondition if malformed).
 absl::Status ParseReady(const PoolOptions& options, uint32_t index,
                         kj::ArrayPtr<const capnp::word> message);
+
+// Host: the status for a Ready that claims more than kMaxControlWords.
+absl::Status OversizedReady(const PoolOptions& options, uint32_t index);
 
 // Worker: answers the boot with its start status and pid.
 void SendReady(int fd, const absl::Status& status);

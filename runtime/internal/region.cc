@@ -129,7 +129,6 @@ absl::StatusOr<Region> Region::Create(const Geometry& geometry, uint64_t interfa
 
   // A fresh memfd reads as zeros: every atomic starts at 0, which is each
   // one's initial state. The header's atomics are created in place.
-  RegionHeader* h = new (region.base_) RegionHeader{};
   new (region.base_) RegionHeader{};
   region.geometry_ = geometry;
   region.interface_id_ = interface_id;

@@ -174,22 +174,23 @@ absl::Status Supervisor::StartFirst(uint32_t w) {
     if (options_.shared_memory == SharedMemory::kNamed) workers_[w].region->Unlink();
     return spawned.status();
   }
-  bool timed_out = false;
-  kj::Array<capnp::word> message =
-      ReadMessage(spawned->control_fd, absl::Now() + options_.startup_timeout, timed_out);
+  ReadResult read = ReadMessage(spawned->control_fd, absl::Now() + options_.startup_timeout);
   absl::Status ready;
-  if (timed_out) {
+  if (read.kind == ReadResult::kTimedOut) {
     KillAndReap(spawned->pid);
     ready = absl::DeadlineExceededError(
         absl::StrCat("weft: worker ", w, " (", CommandString(options_),
                      ") did not answer Ready within startup_timeout (",
                      absl::FormatDuration(options_.startup_timeout), ")"));
-  } else if (message.size() == 0) {
+  } else if (read.kind == ReadResult::kEof) {
     ready = absl::FailedPreconditionError(
         absl::StrCat("weft: worker ", w, " (", CommandString(options_),
                      ") exited before it was ready: ", ReapAfterEof(spawned->pid)));
+  } else if (read.kind == ReadResult::kTooLarge) {
+    KillAndReap(spawned->pid);
+    ready = OversizedReady(options_, w);
   } else {
-    ready = ParseReady(options_, w, message);
+    ready = ParseReady(options_, w, read.message);
     if (!ready.ok()) KillAndReap(spawned->pid);
   }
   // The worker has mapped the region (or is gone): the name is not needed.
@@ -239,8 +240,10 @@ void Supervisor::ReplacementReady(uint32_t w) {
   }
   child.ready_bytes.append(buffer, static_cast<size_t>(n));
   kj::Array<capnp::word> message;
-  if (!TakeMessage(child.ready_bytes, message)) return;
-  absl::Status ready = ParseReady(options_, w, message);
+  const Taken taken = TakeMessage(child.ready_bytes, message);
+  if (taken == Taken::kIncomplete) return;
+  absl::Status ready =
+      taken == Taken::kTooLarge ? OversizedReady(options_, w) : ParseReady(options_, w, message);
   if (!ready.ok()) {
     KillAndReap(child.pid);
     AbandonStart(w, ready);

@@ -7,13 +7,15 @@
 //   Host: the pieces are appended to a buffer and TakeMessage is called
 //   after each (as ReadMessage does), every message taken goes through
 //   ParseReady. Invariants: TakeMessage takes whole words off the front of
-//   the buffer and leaves the rest, or takes nothing; the messages taken and
+//   the buffer and leaves the rest, or takes nothing (and says too large
+//   only for a front claiming more than kMaxControlWords, where the host
+//   stops reading); the messages taken and
 //   what is left are the stream again; ParseReady's status is the one the
 //   Ready message's fields say (an independent reading of it), and a message
 //   that does not parse is FailedPrecondition naming a malformed Ready.
 //   Worker: the whole stream is a Boot, read as runtime/worker_main.cc does
-//   (capnp::StreamFdMessageReader on a pipe, every field it uses) and as a
-//   flat array (capnp::FlatArrayMessageReader); a malformed Boot is a
+//   (capnp::StreamFdMessageReader on a pipe with ControlReaderOptions, every
+//   field it uses) and as a flat array (capnp::FlatArrayMessageReader); a malformed Boot is a
 //   kj::Exception, never a crash, and when both parse they agree.
 #include <fcntl.h>
 #include <unistd.h>
@@ -86,10 +88,25 @@ void Host(const ControlInput& input) {
     for (;;) {
       const std::string before = bytes;
       kj::Array<capnp::word> message;
-      if (!weft::internal::TakeMessage(bytes, message)) {
+      const weft::internal::Taken result = weft::internal::TakeMessage(bytes, message);
+      if (result != weft::internal::Taken::kMessage) {
         FUZZ_CHECK(bytes == before, "TakeMessage changed the buffer without taking a message");
+        if (result == weft::internal::Taken::kTooLarge) {
+          // An independent reading of the claim, from the whole buffer.
+          kj::Array<capnp::word> all = kj::heapArray<capnp::word>(bytes.size() / 8);
+          std::memcpy(all.begin(), bytes.data(), all.size() * 8);
+          FUZZ_CHECK(capnp::expectedSizeInWordsFromPrefix(all) > weft::internal::kMaxControlWords,
+                     "TakeMessage said too large for a message within the limit");
+          const absl::Status status = weft::internal::OversizedReady(Options(), 3);
+          FUZZ_CHECK(absl::StrContains(status.message(), "malformed Ready"),
+                     "an unclear status: ", status.ToString());
+          // The host stops reading here (ReadMessage, Supervisor).
+          return;
+        }
         break;
       }
+      FUZZ_CHECK(message.size() <= weft::internal::kMaxControlWords, "took ", message.size(),
+                 " words, over the limit");
       const size_t length = message.size() * sizeof(capnp::word);
       FUZZ_CHECK(length > 0 && length <= before.size(), "took ", length, " bytes of ",
                  before.size());
@@ -156,7 +173,7 @@ std::optional<BootFields> BootFromPipe(std::string& stream) {
   std::optional<BootFields> fields;
   try {
     // As in worker_main.cc: the reader, then the fields, in one try block.
-    capnp::StreamFdMessageReader boot_message(fds[0]);
+    capnp::StreamFdMessageReader boot_message(fds[0], weft::internal::ControlReaderOptions());
     fields = ReadBoot(boot_message);
   } catch (const kj::Exception&) {
     fields.reset();
@@ -169,7 +186,7 @@ std::optional<BootFields> BootFromFlatArray(const std::string& stream) {
   kj::Array<capnp::word> words = kj::heapArray<capnp::word>(stream.size() / sizeof(capnp::word));
   std::memcpy(words.begin(), stream.data(), words.size() * sizeof(capnp::word));
   try {
-    capnp::FlatArrayMessageReader reader(words);
+    capnp::FlatArrayMessageReader reader(words, weft::internal::ControlReaderOptions());
     return ReadBoot(reader);
   } catch (const kj::Exception&) {
     return std::nullopt;

@@ -117,6 +117,23 @@ TEST_P(CreateFails, WorkerExitingBeforeReadyNamesTheCommandAndExitStatus) {
   std::cout << "exit before ready: " << s << "\n";
 }
 
+TEST_P(CreateFails, OversizedReadyIsRefusedBeforeItIsRead) {
+  weft::PoolOptions options = ProcOptions(1, "proc_worker");
+  // A Ready whose segment table claims 2^28 words (2 GiB): the host must
+  // not wait for (or allocate) that much. The worker then hangs, so only
+  // the claim can end the start before startup_timeout.
+  options.worker_command = {
+      "/bin/bash", "-c",
+      "printf '\\000\\000\\000\\000\\000\\000\\000\\020' >&$WEFT_CONTROL_FD; exec sleep 600"};
+  options.startup_timeout = absl::Hours(1);
+  const absl::Status s = Create(options);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("malformed Ready"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("65536 bytes"), std::string::npos)
+      << "the status should name the limit: " << s;
+  std::cout << "oversized ready: " << s << "\n";
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, CreateFails,
                          ::testing::Values(weft::SharedMemory::kAnonymous,
                                            weft::SharedMemory::kNamed),
