@@ -89,8 +89,7 @@ Taken TakeMessage(std::string& bytes, kj::Array<capnp::word>& message) {
   const size_t prefix_words = std::min(whole, kTableWords);
   capnp::word prefix[kTableWords];
   std::memcpy(prefix, bytes.data(), prefix_words * sizeof(capnp::word));
-  const size_t needed =
-      capnp::expectedSizeInWordsFromPrefix(kj::arrayPtr(prefix, prefix_words));
+  const size_t needed = capnp::expectedSizeInWordsFromPrefix(kj::arrayPtr(prefix, prefix_words));
   if (needed > kMaxControlWords) return Taken::kTooLarge;
   if (whole < needed) return Taken::kIncomplete;
   message = kj::heapArray<capnp::word>(needed);
