@@ -26,8 +26,41 @@ CallHandle& CallHandle::operator=(CallHandle&& other) noexcept {
     core_ = std::move(other.core_);
     state_ = std::exchange(other.state_, nullptr);
     failure_ = std::move(other.failure_);
+    observer_ = other.observer_;
   }
   return *this;
+}
+
+CallHandle CallHandle::Observer() const {
+  CallHandle observer;
+  observer.observer_ = true;
+  if (state_ == nullptr) {
+    // Nothing to observe: it reads as resolved, with this outcome.
+    observer.failure_ = failure_.ok()
+                            ? absl::FailedPreconditionError("weft: an observer of a spent call")
+                            : failure_;
+    return observer;
+  }
+  // Relaxed: we hold a reference already, so the count cannot reach zero
+  // meanwhile; the acq_rel decrements in Unref order the rest.
+  state_->refs.fetch_add(1, std::memory_order_relaxed);
+  observer.core_ = core_;
+  observer.state_ = state_;
+  return observer;
+}
+
+RegionHeader* CallHandle::Watch() const {
+  if (state_ == nullptr) return nullptr;
+  state_->lane->Watch(state_);
+  return &state_->lane->header();
+}
+
+const MethodInfo* CallHandle::method() const {
+  return state_ == nullptr ? nullptr : state_->method;
+}
+
+absl::Time CallHandle::deadline() const {
+  return state_ == nullptr ? absl::InfiniteFuture() : state_->deadline;
 }
 
 bool CallHandle::Ready() const {
@@ -73,6 +106,9 @@ bool CallHandle::WaitUntil(absl::Time until) {
 }
 
 absl::StatusOr<ResponseHandle> CallHandle::Take() {
+  if (observer_) {
+    return absl::FailedPreconditionError("weft: an observer cannot take the call's outcome");
+  }
   if (state_ == nullptr) {
     if (failure_.ok()) {
       return absl::FailedPreconditionError("weft: Future::Get() was already called");
@@ -128,6 +164,11 @@ void CallHandle::Then(std::function<void(CallHandle)> run) && {
 void CallHandle::Abandon() {
   if (state_ == nullptr) return;
   CallState* call = std::exchange(state_, nullptr);
+  if (observer_) {
+    Unref(call);  // the observer's reference
+    core_.reset();
+    return;
+  }
   LaneHost* lane = call->lane;
   lane->Resolve(
       call, Outcome::Early(absl::CancelledError("weft: future destroyed before the call ended")));

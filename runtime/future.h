@@ -36,6 +36,7 @@
 
 namespace weft {
 
+struct MethodInfo;
 template <typename R>
 class Future;
 
@@ -43,6 +44,7 @@ namespace internal {
 
 class PoolCore;
 struct CallState;
+struct RegionHeader;
 
 // Owns a resolved call's result: the slot it lives in, or the copy taken
 // when the slot had to be freed early. Move-only.
@@ -84,7 +86,8 @@ class CallHandle {
   CallHandle(CallHandle&& other) noexcept
       : core_(std::move(other.core_)),
         state_(std::exchange(other.state_, nullptr)),
-        failure_(std::move(other.failure_)) {}
+        failure_(std::move(other.failure_)),
+        observer_(other.observer_) {}
   CallHandle& operator=(CallHandle&& other) noexcept;
   ~CallHandle() { Abandon(); }
 
@@ -98,12 +101,28 @@ class CallHandle {
   // Hands the call to `run` once it has resolved (see Future::Then).
   void Then(std::function<void(CallHandle)> run) &&;
 
+  // A second handle on the same call that only observes it: Ready,
+  // WaitUntil, Abort and deadline work; Take and Then fail; dropping it
+  // leaves the call alone. For waiting on a call owned elsewhere (a
+  // coroutine frame, a KJ promise) without keeping the owner's handle.
+  CallHandle Observer() const;
+  bool observer() const { return observer_; }
+  // Marks the call watched: its outcome rings its region's host doorbell
+  // (runtime/internal/slot.h). Returns that region's header, null when the
+  // call never reached a lane. Re-check Ready() after.
+  RegionHeader* Watch() const;
+  // When the call times out; InfiniteFuture without a deadline.
+  absl::Time deadline() const;
+  // The method called; null when the call never reached a lane.
+  const MethodInfo* method() const;
+
  private:
   void Abandon();
 
   std::shared_ptr<PoolCore> core_;
   CallState* state_ = nullptr;
   absl::Status failure_;  // the outcome when state_ is null and not spent
+  bool observer_ = false;
 };
 
 }  // namespace internal
@@ -162,6 +181,9 @@ class [[nodiscard]] Future {
   // Cancels the call: Get() returns Cancelled (unless it already resolved),
   // and the worker's call.aborted() becomes true.
   void Abort() { handle_.Abort(); }
+
+  // For weft's own adapters (completion queue, coroutines, KJ promises).
+  internal::CallHandle& weft_handle() { return handle_; }
 
   // Calls `callback(absl::StatusOr<Response<R>>)` once the call resolves,
   // consuming the future. The callback runs on this thread, before Then

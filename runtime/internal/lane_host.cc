@@ -240,8 +240,10 @@ void LaneHost::Submit(CallState* call, RegionMessageBuilder& builder) {
   }
   host.seq = host.seq == UINT32_MAX ? 1 : host.seq + 1;
   host.call = call;
-  // Relaxed: the release store of the ring's tail below publishes it.
+  // Relaxed (both): the release store of the ring's tail below publishes
+  // them; nobody else can watch the call before Submit returns it.
   slots_[slot].abort.store(0, std::memory_order_relaxed);
+  slots_[slot].watched.store(0, std::memory_order_relaxed);
   call->lane = this;
   call->seq = host.seq;
   // Relaxed: the state is private to this thread until the handle that
@@ -300,6 +302,15 @@ void LaneHost::ReleaseSlot(uint32_t slot, uint32_t seq) {
 }
 
 // ---------------------------------------------------------------- waiting
+
+void LaneHost::Watch(const CallState* call) {
+  // Seq_cst: the caller re-checks the call after this store (Ready); pairs
+  // with the fence in PublishSlotDone and the load in WakeSlotWaiters, so
+  // either the re-check sees the outcome or the publisher sees the flag.
+  // A stale call (its slot already reused) only earns the new call a
+  // spurious ring.
+  slots_[call->slot].watched.store(1, std::memory_order_seq_cst);
+}
 
 bool LaneHost::WorkerDone(const CallState* call) const {
   return SlotDone(slots_[call->slot], call->seq);
@@ -444,7 +455,7 @@ void LaneHost::ResolveByHost(CallState* call, Outcome& outcome, bool worker_done
   // Seq_cst: publishes the outcome before the wake word changes
   // (WakeSlotWaiters); pairs with the acquire loads of phase.
   call->phase.store(kReady, std::memory_order_seq_cst);
-  WakeSlotWaiters(shared);
+  WakeSlotWaiters(shared, *region_->header());
 }
 
 void LaneHost::CopyOut(CallState* call) {

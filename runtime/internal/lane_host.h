@@ -118,6 +118,10 @@ class LaneHost final : public SpillSource {
   // The one resolution path: decides `call`'s outcome if nobody has yet
   // (exactly one caller wins). False if it was already resolved.
   bool Resolve(CallState* call, Outcome outcome);
+  // Marks `call` watched: its outcome rings the region's host doorbell
+  // (slot.h). Re-check the call after this.
+  void Watch(const CallState* call);
+  RegionHeader& header() const { return *region_->header(); }
   // True once the worker published `call` done.
   bool WorkerDone(const CallState* call) const;
   // Waits until the worker is done with `call`, someone resolved it, or

@@ -109,7 +109,7 @@ void LaneWorker::Serve(const CallDescriptor& d, SkeletonBase* impl, RegionHeader
   WriteSlotStatus(slot, status);
   // Relaxed: a statistics counter; this worker is its only writer.
   header->calls_served.store(++calls_served, std::memory_order_relaxed);
-  PublishSlotDone(slot, d.seq, WakeHost::kIfWaiting);
+  PublishSlotDone(slot, *header, d.seq, WakeHost::kIfWaiting);
 }
 
 absl::Status LaneWorker::Run(const CallDescriptor& d, SkeletonBase* impl, RegionHeader* header,

@@ -34,7 +34,7 @@ namespace internal {
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr uint64_t kRegionMagic = 0x5446'4557'5446'4557ull;  // "WEFTWEFT"
-inline constexpr uint32_t kLayoutVersion = 2;
+inline constexpr uint32_t kLayoutVersion = 3;
 inline constexpr uint32_t kMaxSegments = 16;
 inline constexpr uint32_t kMaxStatusMessage = 512;
 
@@ -76,6 +76,13 @@ struct RegionHeader {
   // the monotonic time a call starts in busy_since_ns (0 when idle).
   uint32_t track_busy;
   std::atomic<int64_t> busy_since_ns;
+
+  // The host's completion doorbell (see slot.h, RingHostDoorbell): bumped
+  // by whoever publishes the outcome of a watched call (SlotShared::watched:
+  // one with a Then callback, a completion queue or a coroutine waiting);
+  // the host's continuation thread sleeps on it (continuations.h).
+  alignas(kCacheLine) std::atomic<uint32_t> host_doorbell;
+  std::atomic<uint32_t> host_sleepers;  // continuation threads (about to be) asleep on it
 
   // Counters the worker keeps (relaxed; for stats only).
   alignas(kCacheLine) std::atomic<uint64_t> calls_started;
@@ -155,6 +162,10 @@ struct SlotShared {
   // advances the ring's head: started_seq != done_seq means the call was
   // running (or about to run) when a worker died.
   std::atomic<uint32_t> started_seq;
+  // Set by the host when something other than the caller's own wait is
+  // waiting for this call (a continuation); cleared when the slot is
+  // reused. A watched call's completion rings the region's host_doorbell.
+  std::atomic<uint32_t> watched;
 
   // Written by the worker before done_seq.
   uint32_t status_code;  // absl::StatusCode

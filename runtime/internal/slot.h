@@ -6,7 +6,7 @@
 // outcome and then publishes it:
 //
 //   WriteSlotStatus(slot, status);            // status code and message
-//   PublishSlotDone(slot, seq, WakeHost::kIfWaiting);
+//   PublishSlotDone(slot, header, seq, WakeHost::kIfWaiting);
 //
 // A host thread waits for it with WaitSlot(), which spins, then sleeps on the
 // slot's futex word; a host thread that resolves the call itself (abort,
@@ -19,7 +19,9 @@
 // value it read; the publisher bumps wake_seq, issues a seq_cst fence, and
 // wakes only if host_waiting is non-zero. In the single seq_cst order either
 // the sleeper's re-check sees done_seq, or the publisher sees host_waiting:
-// no wake-up is lost, and nobody asleep means no syscall.
+// no wake-up is lost, and nobody asleep means no syscall. A watched call
+// (one a continuation waits for, not its caller) also rings the region's
+// host doorbell, under the same protocol (RingHostDoorbell).
 //
 // Thread safety: the slot lives in shared memory; these functions are the
 // only code that writes its completion words.
@@ -68,8 +70,24 @@ enum class WakeHost {
   kAlways,     // the supervisor: a dead worker's host_waiting is not to be trusted
 };
 
-// Publishes the call `seq` as done and wakes host threads asleep on it.
-inline void PublishSlotDone(SlotShared& slot, uint32_t seq, WakeHost wake) {
+// Tells the host's continuation thread that a watched call resolved.
+// Follows the protocol of wait.h: the sleeper advertises itself in
+// host_sleepers, reads host_doorbell, re-checks its calls, then sleeps on
+// the value it read; we bump the word, then wake only if a sleeper is
+// advertised (both seq_cst, so one of the two sees the other).
+inline void RingHostDoorbell(RegionHeader& header) {
+  // Seq_cst: pairs with the sleeper's seq_cst advertise-then-read in
+  // Continuations (continuations.cc, Sleep).
+  header.host_doorbell.fetch_add(1, std::memory_order_seq_cst);
+  // Seq_cst: as above.
+  if (header.host_sleepers.load(std::memory_order_seq_cst) != 0) {
+    FutexWake(&header.host_doorbell, INT_MAX);
+  }
+}
+
+// Publishes the call `seq` as done and wakes host threads asleep on it, and
+// the continuation thread if the call is watched.
+inline void PublishSlotDone(SlotShared& slot, RegionHeader& header, uint32_t seq, WakeHost wake) {
   // Release: publishes status, message and response table written above.
   // Pairs with the host's acquire load in SlotDone().
   slot.done_seq.store(seq, std::memory_order_release);
@@ -78,15 +96,18 @@ inline void PublishSlotDone(SlotShared& slot, uint32_t seq, WakeHost wake) {
   slot.wake_seq.fetch_add(1, std::memory_order_release);
   if (wake == WakeHost::kAlways) {
     FutexWake(&slot.wake_seq, INT_MAX);
+    RingHostDoorbell(header);
     return;
   }
-  // Seq_cst fence: orders the stores above before the load of host_waiting,
-  // against WaitSlot's seq_cst advertise-then-recheck.
+  // Seq_cst fence: orders the stores above before the loads of host_waiting
+  // and watched, against WaitSlot's seq_cst advertise-then-recheck and the
+  // continuation thread's seq_cst store of watched (CallHandle::Watch).
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  // Relaxed: ordered by the fence above.
+  // Relaxed (both): ordered by the fence above.
   if (slot.host_waiting.load(std::memory_order_relaxed) != 0) {
     FutexWake(&slot.wake_seq, INT_MAX);
   }
+  if (slot.watched.load(std::memory_order_relaxed) != 0) RingHostDoorbell(header);
 }
 
 // True once the call `seq` was published done; its outcome is then visible.
@@ -97,12 +118,14 @@ inline bool SlotDone(const SlotShared& slot, uint32_t seq) {
 
 // For a host thread that resolved the call itself: makes every thread asleep
 // in WaitSlot re-check its condition.
-inline void WakeSlotWaiters(SlotShared& slot) {
+inline void WakeSlotWaiters(SlotShared& slot, RegionHeader& header) {
   // Seq_cst: ordered after the caller's seq_cst store of the call's phase;
   // a waiter that read the old wake_seq either sees the phase in its
   // re-check or has its FUTEX_WAIT fail on the changed word.
   slot.wake_seq.fetch_add(1, std::memory_order_seq_cst);
   FutexWake(&slot.wake_seq, INT_MAX);
+  // Seq_cst: after the phase store, against the seq_cst store in Watch.
+  if (slot.watched.load(std::memory_order_seq_cst) != 0) RingHostDoorbell(header);
 }
 
 // Waits until `done()` holds (it must include SlotDone for the awaited seq),

@@ -358,7 +358,7 @@ void Supervisor::CompleteStartedCalls(uint32_t w, const absl::Status& status) {
       const uint32_t done = slots[i].done_seq.load(std::memory_order_acquire);
       if (started != 0 && started != done) {
         WriteSlotStatus(slots[i], status);
-        PublishSlotDone(slots[i], started, WakeHost::kAlways);
+        PublishSlotDone(slots[i], *region.header(), started, WakeHost::kAlways);
         CountServed(region.header(), /*started=*/false);
       }
     }
@@ -387,7 +387,7 @@ void Supervisor::FailQueuedCalls(uint32_t w, const absl::Status& status) {
       ring.Pop();
       if (copy.slot < g.slots_per_lane) {
         WriteSlotStatus(slots[copy.slot], status);
-        PublishSlotDone(slots[copy.slot], copy.seq, WakeHost::kAlways);
+        PublishSlotDone(slots[copy.slot], *region.header(), copy.seq, WakeHost::kAlways);
       }
       CountServed(region.header(), /*started=*/true);
     }

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 
 namespace weft {
 namespace internal {
@@ -39,6 +40,30 @@ bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected, absl::Time until)
                           timeout, nullptr, 0);
   if (rc == -1 && errno == ETIMEDOUT) return false;
   return true;  // woken, value changed (EAGAIN), or interrupted: re-check
+}
+
+WaitAnyResult FutexWaitAny(const FutexWaiter* waiters, size_t count, absl::Time until) {
+  if (count == 0 || count > kMaxFutexWaiters) return WaitAnyResult::kUnsupported;
+  futex_waitv vector[kMaxFutexWaiters] = {};
+  for (size_t i = 0; i < count; ++i) {
+    vector[i].val = waiters[i].expected;
+    // As in FutexWait: the kernel reads the atomic's 32-bit representation.
+    vector[i].uaddr = reinterpret_cast<uintptr_t>(waiters[i].word);
+    vector[i].flags = FUTEX_32;  // shared: the words may be in another process's mapping too
+  }
+  timespec absolute;
+  timespec* timeout = nullptr;
+  if (until != absl::InfiniteFuture()) {
+    if (until <= absl::Now()) return WaitAnyResult::kTimedOut;
+    absolute = absl::ToTimespec(until);  // absolute, on CLOCK_REALTIME below
+    timeout = &absolute;
+  }
+  const long rc =
+      syscall(SYS_futex_waitv, vector, static_cast<unsigned>(count), 0u, timeout, CLOCK_REALTIME);
+  if (rc >= 0) return WaitAnyResult::kWoken;
+  if (errno == ENOSYS) return WaitAnyResult::kUnsupported;
+  if (errno == ETIMEDOUT) return WaitAnyResult::kTimedOut;
+  return WaitAnyResult::kWoken;  // a value changed (EAGAIN) or interrupted: re-check
 }
 
 void FutexWake(std::atomic<uint32_t>* word, int count) {

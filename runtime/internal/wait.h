@@ -19,6 +19,7 @@
 #define WEFT_RUNTIME_INTERNAL_WAIT_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <thread>
 
@@ -42,6 +43,20 @@ inline void CpuRelax() {
 // expected, until woken, `until` passes, or a spurious wake-up. Returns
 // false when `until` passed.
 bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected, absl::Time until);
+// One word of a FutexWaitAny: sleep while *word == expected.
+struct FutexWaiter {
+  std::atomic<uint32_t>* word;
+  uint32_t expected;
+};
+// The most words FutexWaitAny takes (the kernel's FUTEX_WAITV_MAX).
+inline constexpr size_t kMaxFutexWaiters = 128;
+enum class WaitAnyResult { kWoken, kTimedOut, kUnsupported };
+// futex_waitv (Linux 5.16+) on shared words: sleeps while every word holds
+// its expected value, until one is woken, `until` passes, or a spurious
+// wake-up. kUnsupported (ENOSYS) when the kernel lacks it, or for more than
+// kMaxFutexWaiters words; the caller then falls back to a timed wait.
+WaitAnyResult FutexWaitAny(const FutexWaiter* waiters, size_t count, absl::Time until);
+
 // Wakes up to `count` sleepers on `word`.
 void FutexWake(std::atomic<uint32_t>* word, int count);
 
