@@ -45,7 +45,8 @@ std::string EmitTraits(const InterfaceModel& interface) {
       out += "      {" + std::to_string(m.index) + ", \"" + m.schema_name + "\", \"" +
              m.declaring_name + "\", " + Hex(m.declaring_id) + ", " + std::to_string(m.ordinal) +
              ", " + (m.abortable ? "true" : "false") + ", " + std::to_string(m.timeout_ms) + ", " +
-             (m.default_on_timeout ? "true" : "false") + "},\n";
+             (m.default_on_timeout ? "true" : "false") + ", ::capnp::typeId<" + m.results_type +
+             ">()},\n";
     }
     out += "  }};\n";
   }

@@ -37,6 +37,7 @@ struct MethodInfo {
   bool abortable;              // $Weft.abortable
   uint32_t timeout_ms;         // $Weft.timeoutMs(n); 0 when absent
   bool default_on_timeout;     // $Weft.defaultOnTimeout: expiry yields empty results
+  uint64_t results_type_id;    // the results struct's Cap'n Proto type id
 };
 
 // Specialized by capnpc-weft. Members:

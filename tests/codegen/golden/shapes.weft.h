@@ -27,8 +27,8 @@ struct InterfaceTraits<::weft_test::shapes::Named> {
   static constexpr uint64_t kTypeId = 0xb1f68f43736a3238ull;
   static constexpr std::size_t kMethodCount = 2;
   static constexpr std::array<::weft::MethodInfo, 2> kMethods = {{
-      {0, "name", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 0, false, 0, false},
-      {1, "rename", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 1, false, 0, false},
+      {0, "name", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Named::NameResults>()},
+      {1, "rename", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 1, false, 0, false, ::capnp::typeId<::weft_test::shapes::Named::RenameResults>()},
   }};
 };
 
@@ -38,14 +38,14 @@ struct InterfaceTraits<::weft_test::shapes::Shape> {
   static constexpr uint64_t kTypeId = 0xe057542bf158d59eull;
   static constexpr std::size_t kMethodCount = 8;
   static constexpr std::array<::weft::MethodInfo, 8> kMethods = {{
-      {0, "area", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 0, false, 0, false},
-      {1, "translate", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 1, false, 0, false},
-      {2, "scale", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 2, false, 0, false},
-      {3, "outline", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 3, false, 250, false},
-      {4, "countSides", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 4, true, 500, false},
-      {5, "name", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 0, false, 0, false},
-      {6, "rename", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 1, false, 0, false},
-      {7, "ping", "weft_test::common::Pingable", 0xb0fc220a5207e04dull, 0, false, 0, false},
+      {0, "area", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Shape::AreaResults>()},
+      {1, "translate", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 1, false, 0, false, ::capnp::typeId<::weft_test::shapes::Shape::TranslateResults>()},
+      {2, "scale", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 2, false, 0, false, ::capnp::typeId<::weft_test::shapes::Shape::ScaleResults>()},
+      {3, "outline", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 3, false, 250, false, ::capnp::typeId<::weft_test::shapes::Shape::OutlineResults>()},
+      {4, "countSides", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 4, true, 500, false, ::capnp::typeId<::weft_test::shapes::Shape::CountSidesResults>()},
+      {5, "name", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Named::NameResults>()},
+      {6, "rename", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 1, false, 0, false, ::capnp::typeId<::weft_test::shapes::Named::RenameResults>()},
+      {7, "ping", "weft_test::common::Pingable", 0xb0fc220a5207e04dull, 0, false, 0, false, ::capnp::typeId<::weft_test::common::Pingable::PingResults>()},
   }};
 };
 
@@ -55,10 +55,10 @@ struct InterfaceTraits<::weft_test::shapes::Colored> {
   static constexpr uint64_t kTypeId = 0xc73b0032fa26643bull;
   static constexpr std::size_t kMethodCount = 4;
   static constexpr std::array<::weft::MethodInfo, 4> kMethods = {{
-      {0, "color", "weft_test::shapes::Colored", 0xc73b0032fa26643bull, 0, false, 0, false},
-      {1, "paint", "weft_test::shapes::Colored", 0xc73b0032fa26643bull, 1, false, 0, false},
-      {2, "name", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 0, false, 0, false},
-      {3, "rename", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 1, false, 0, false},
+      {0, "color", "weft_test::shapes::Colored", 0xc73b0032fa26643bull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Colored::ColorResults>()},
+      {1, "paint", "weft_test::shapes::Colored", 0xc73b0032fa26643bull, 1, false, 0, false, ::capnp::typeId<::weft_test::shapes::Colored::PaintResults>()},
+      {2, "name", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Named::NameResults>()},
+      {3, "rename", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 1, false, 0, false, ::capnp::typeId<::weft_test::shapes::Named::RenameResults>()},
   }};
 };
 
@@ -68,19 +68,19 @@ struct InterfaceTraits<::weft_test::shapes::ColoredShape> {
   static constexpr uint64_t kTypeId = 0xc624ff174572a125ull;
   static constexpr std::size_t kMethodCount = 13;
   static constexpr std::array<::weft::MethodInfo, 13> kMethods = {{
-      {0, "resize", "weft_test::shapes::ColoredShape", 0xc624ff174572a125ull, 0, false, 0, false},
-      {1, "select", "weft_test::shapes::ColoredShape", 0xc624ff174572a125ull, 1, false, 0, false},
-      {2, "render", "weft_test::shapes::ColoredShape", 0xc624ff174572a125ull, 2, true, 0, false},
-      {3, "area", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 0, false, 0, false},
-      {4, "translate", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 1, false, 0, false},
-      {5, "scale", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 2, false, 0, false},
-      {6, "outline", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 3, false, 250, false},
-      {7, "countSides", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 4, true, 500, false},
-      {8, "name", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 0, false, 0, false},
-      {9, "rename", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 1, false, 0, false},
-      {10, "ping", "weft_test::common::Pingable", 0xb0fc220a5207e04dull, 0, false, 0, false},
-      {11, "color", "weft_test::shapes::Colored", 0xc73b0032fa26643bull, 0, false, 0, false},
-      {12, "paint", "weft_test::shapes::Colored", 0xc73b0032fa26643bull, 1, false, 0, false},
+      {0, "resize", "weft_test::shapes::ColoredShape", 0xc624ff174572a125ull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Size>()},
+      {1, "select", "weft_test::shapes::ColoredShape", 0xc624ff174572a125ull, 1, false, 0, false, ::capnp::typeId<::weft_test::shapes::ColoredShape::SelectResults>()},
+      {2, "render", "weft_test::shapes::ColoredShape", 0xc624ff174572a125ull, 2, true, 0, false, ::capnp::typeId<::weft_test::shapes::ColoredShape::RenderResults>()},
+      {3, "area", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Shape::AreaResults>()},
+      {4, "translate", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 1, false, 0, false, ::capnp::typeId<::weft_test::shapes::Shape::TranslateResults>()},
+      {5, "scale", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 2, false, 0, false, ::capnp::typeId<::weft_test::shapes::Shape::ScaleResults>()},
+      {6, "outline", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 3, false, 250, false, ::capnp::typeId<::weft_test::shapes::Shape::OutlineResults>()},
+      {7, "countSides", "weft_test::shapes::Shape", 0xe057542bf158d59eull, 4, true, 500, false, ::capnp::typeId<::weft_test::shapes::Shape::CountSidesResults>()},
+      {8, "name", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Named::NameResults>()},
+      {9, "rename", "weft_test::shapes::Named", 0xb1f68f43736a3238ull, 1, false, 0, false, ::capnp::typeId<::weft_test::shapes::Named::RenameResults>()},
+      {10, "ping", "weft_test::common::Pingable", 0xb0fc220a5207e04dull, 0, false, 0, false, ::capnp::typeId<::weft_test::common::Pingable::PingResults>()},
+      {11, "color", "weft_test::shapes::Colored", 0xc73b0032fa26643bull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Colored::ColorResults>()},
+      {12, "paint", "weft_test::shapes::Colored", 0xc73b0032fa26643bull, 1, false, 0, false, ::capnp::typeId<::weft_test::shapes::Colored::PaintResults>()},
   }};
 };
 
@@ -98,7 +98,7 @@ struct InterfaceTraits<::weft_test::shapes::Marked> {
   static constexpr uint64_t kTypeId = 0xdd3c2a4d902541e3ull;
   static constexpr std::size_t kMethodCount = 1;
   static constexpr std::array<::weft::MethodInfo, 1> kMethods = {{
-      {0, "mark", "weft_test::shapes::Marked", 0xdd3c2a4d902541e3ull, 0, false, 0, false},
+      {0, "mark", "weft_test::shapes::Marked", 0xdd3c2a4d902541e3ull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Marked::MarkResults>()},
   }};
 };
 
@@ -108,9 +108,9 @@ struct InterfaceTraits<::weft_test::shapes::Keywords> {
   static constexpr uint64_t kTypeId = 0x8992b936501b0e2bull;
   static constexpr std::size_t kMethodCount = 3;
   static constexpr std::array<::weft::MethodInfo, 3> kMethods = {{
-      {0, "delete", "weft_test::shapes::Keywords", 0x8992b936501b0e2bull, 0, false, 0, false},
-      {1, "call", "weft_test::shapes::Keywords", 0x8992b936501b0e2bull, 1, false, 0, false},
-      {2, "original", "weft_test::shapes::Keywords", 0x8992b936501b0e2bull, 2, false, 0, false},
+      {0, "delete", "weft_test::shapes::Keywords", 0x8992b936501b0e2bull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Keywords::DeleteResults>()},
+      {1, "call", "weft_test::shapes::Keywords", 0x8992b936501b0e2bull, 1, false, 0, false, ::capnp::typeId<::weft_test::shapes::Keywords::CallResults>()},
+      {2, "original", "weft_test::shapes::Keywords", 0x8992b936501b0e2bull, 2, false, 0, false, ::capnp::typeId<::weft_test::shapes::Keywords::RenamedResults>()},
   }};
 };
 
@@ -120,7 +120,7 @@ struct InterfaceTraits<::weft_test::shapes::Canvas::Layer> {
   static constexpr uint64_t kTypeId = 0xe442d9053b645ea8ull;
   static constexpr std::size_t kMethodCount = 1;
   static constexpr std::array<::weft::MethodInfo, 1> kMethods = {{
-      {0, "draw", "weft_test::shapes::Canvas::Layer", 0xe442d9053b645ea8ull, 0, false, 0, false},
+      {0, "draw", "weft_test::shapes::Canvas::Layer", 0xe442d9053b645ea8ull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Canvas::Layer::DrawResults>()},
   }};
 };
 
@@ -130,7 +130,7 @@ struct InterfaceTraits<::weft_test::shapes::Canvas::Inner::Brush> {
   static constexpr uint64_t kTypeId = 0xaa8ff719985e0582ull;
   static constexpr std::size_t kMethodCount = 1;
   static constexpr std::array<::weft::MethodInfo, 1> kMethods = {{
-      {0, "stroke", "weft_test::shapes::Canvas::Inner::Brush", 0xaa8ff719985e0582ull, 0, false, 0, false},
+      {0, "stroke", "weft_test::shapes::Canvas::Inner::Brush", 0xaa8ff719985e0582ull, 0, false, 0, false, ::capnp::typeId<::weft_test::shapes::Canvas::Inner::Brush::StrokeResults>()},
   }};
 };
 
