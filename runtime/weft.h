@@ -10,12 +10,14 @@
 
 #include "runtime/call.h"
 #include "runtime/call_options.h"
+#include "runtime/completion_queue.h"
 #include "runtime/future.h"
 #include "runtime/interface.h"
 #include "runtime/pool.h"
 #include "runtime/pool_options.h"
 #include "runtime/skeleton.h"
 #include "runtime/stub.h"
+#include "runtime/task.h"
 #include "runtime/worker_main.h"
 
 #endif  // WEFT_RUNTIME_WEFT_H_
