@@ -32,7 +32,8 @@ for suite in floor weft baselines iceoryx; do
   [[ -s "$out/raw/$suite.rep1.json" ]] || { echo "missing raw JSON of $suite"; exit 1; }
 done
 for key in weft_over_floor iceoryx_over_weft capnp_rpc_over_weft condvar_over_weft \
-           process_over_thread sleeping_over_futex pipelined_calls_per_s; do
+           process_over_thread sleeping_over_futex then_over_get queue_over_get \
+           pipelined_calls_per_s; do
   grep -q "\"$key\": " "$out/summary.json" || { echo "summary.json lacks ratios.$key"; exit 1; }
 done
 # A ratio may only be null with a reason under "missing".

@@ -5,6 +5,10 @@
 //   BM_WeftEchoProcess         the same, process worker (bench_worker)
 //   BM_WeftEchoSleeping        the same, thread worker asleep on its futex
 //                              before each call (the wake-up path)
+//   BM_WeftEchoThen            echo whose result arrives through Future::Then
+//                              (the continuation thread); the caller sleeps
+//                              until the callback ran
+//   BM_WeftEchoQueue           echo through a CompletionQueue: Add, Next()
 //   BM_WeftPipelined/W         echo with W calls in flight from one thread
 //   BM_WeftHostThreads/N       N host threads calling one worker at once
 //   BM_WeftPayloadThread/B     checksum(Data of B bytes): the host copies B
@@ -15,6 +19,7 @@
 // The host thread runs on --host_cpu, the worker on --worker_cpu (pinned in
 // BenchImpl::OnStart). BM_WeftHostThreads pins all its host threads to
 // --host_cpu.
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -91,6 +96,70 @@ void BM_WeftEchoThread(benchmark::State& state, Options options) {
 void BM_WeftEchoProcess(benchmark::State& state, Options options) {
   std::optional<BenchPool> pool = MakePool(state, options, true);
   if (pool) EchoLoop(state, *pool);
+}
+
+// Resolution to callback: the same echo, its result delivered by a Then
+// callback on the pool's continuation thread. The calling thread sleeps on
+// a futex until the callback ran (the continuation thread is not pinned and
+// needs a CPU: spinning here would starve it on two cores).
+void BM_WeftEchoThen(benchmark::State& state, Options options) {
+  std::optional<BenchPool> pool = MakePool(state, options, false);
+  if (!pool) return;
+  weft::Stub<Bench> stub = pool->stub();
+  LatencyRecorder rec;
+  std::atomic<uint32_t> delivered{0};
+  bool wrong = false;  // written by the callback before its release below
+  int64_t v = 0;
+  rec.Begin();
+  for (auto _ : state) {
+    const uint64_t t0 = Ticks();
+    // Relaxed: the previous callback's increment was acquired by the loop
+    // below in the last iteration; nobody else bumps it meanwhile.
+    const uint32_t before = delivered.load(std::memory_order_relaxed);
+    stub.echo(v).Then([&delivered, &wrong, v](auto r) {
+      if (!r.ok() || r->getValue() != v) wrong = true;
+      // Release: publishes `wrong`; pairs with the acquire loads below.
+      delivered.fetch_add(1, std::memory_order_release);
+      delivered.notify_one();
+    });
+    // Acquire: pairs with the callback's release increment.
+    while (delivered.load(std::memory_order_acquire) == before) {
+      delivered.wait(before, std::memory_order_acquire);
+    }
+    rec.Add(Ticks() - t0);
+    if (wrong) return Fail(state, "wrong echo through Then");
+    ++v;
+  }
+  rec.End();
+  rec.Report(state);
+}
+
+// The same echo through a CompletionQueue: Add, then Next() (which sleeps).
+void BM_WeftEchoQueue(benchmark::State& state, Options options) {
+  std::optional<BenchPool> pool = MakePool(state, options, false);
+  if (!pool) return;
+  absl::StatusOr<weft::CompletionQueue> cq = weft::CompletionQueue::Create();
+  if (!cq.ok()) return Fail(state, cq.status().ToString());
+  weft::Stub<Bench> stub = pool->stub();
+  LatencyRecorder rec;
+  int64_t v = 0;
+  rec.Begin();
+  for (auto _ : state) {
+    const uint64_t t0 = Ticks();
+    cq->Add(stub.echo(v), static_cast<uint64_t>(v));
+    std::optional<weft::Completion> c = cq->Next();
+    if (!c.has_value()) return Fail(state, "the queue returned nothing");
+    {
+      auto r = c->Get<Bench::EchoResults>();
+      if (!r.ok() || r->getValue() != v || c->tag() != static_cast<uint64_t>(v)) {
+        return Fail(state, r.ok() ? "wrong echo through the queue" : r.status().ToString());
+      }
+    }
+    rec.Add(Ticks() - t0);
+    ++v;
+  }
+  rec.End();
+  rec.Report(state);
 }
 
 // Waits until the worker has advertised that it sleeps, then 100 us more so
@@ -249,6 +318,10 @@ void RegisterSuite(const Options& options) {
             100);
   RunLength(benchmark::RegisterBenchmark("BM_WeftEchoProcess", BM_WeftEchoProcess, options),
             options, 100);
+  RunLength(benchmark::RegisterBenchmark("BM_WeftEchoThen", BM_WeftEchoThen, options), options,
+            100);
+  RunLength(benchmark::RegisterBenchmark("BM_WeftEchoQueue", BM_WeftEchoQueue, options), options,
+            100);
   // Each call first waits for the worker's spin window to run out.
   benchmark::RegisterBenchmark("BM_WeftEchoSleeping", BM_WeftEchoSleeping, options)
       ->Iterations(options.smoke   ? 3
