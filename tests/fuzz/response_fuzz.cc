@@ -212,7 +212,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       written.emplace_back(region.base() + table.segments[i].offset, table.segments[i].words * 8);
     }
   }
-  PublishSlotDone(shared, d.seq, WakeHost::kIfWaiting);
+  PublishSlotDone(shared, *region.header(), d.seq, WakeHost::kIfWaiting);
 
   // ---- The host resolves it; the worker scribbles over what it wrote.
   FUZZ_CHECK(lane.WorkerDone(call), "the published call is not done");
