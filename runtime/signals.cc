@@ -20,6 +20,7 @@
 #include "runtime/signals.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -46,6 +47,8 @@ namespace {
 static_assert(std::atomic<int>::is_always_lock_free);
 static_assert(std::atomic<pid_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
+
+static_assert(kShutdownSignals[0] == SIGTERM && kShutdownSignals[1] == SIGINT);
 
 // What the handler of one signal reads.
 struct HandlerSlot {

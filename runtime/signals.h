@@ -49,7 +49,6 @@
 #ifndef WEFT_RUNTIME_SIGNALS_H_
 #define WEFT_RUNTIME_SIGNALS_H_
 
-#include <csignal>
 #include <memory>
 #include <optional>
 
@@ -61,9 +60,11 @@
 
 namespace weft {
 
-// The signals a service is asked to stop with: by a supervisor (systemd,
-// Kubernetes, `kill`) and from a terminal (Ctrl-C).
-inline constexpr int kShutdownSignals[] = {SIGTERM, SIGINT};
+// The signals a service is asked to stop with: SIGTERM (15, from a
+// supervisor: systemd, Kubernetes, `kill`) and SIGINT (2, Ctrl-C). Spelled
+// as numbers so that weft.h, which every generated header includes, does
+// not bring <signal.h>'s macros along (signals.cc checks them).
+inline constexpr int kShutdownSignals[] = {15, 2};
 
 class SignalShutdown;
 
