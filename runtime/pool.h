@@ -29,6 +29,9 @@
 #include "runtime/stats.h"
 
 namespace weft {
+
+class SignalShutdown;
+
 namespace internal {
 
 class PoolCore;
@@ -66,6 +69,11 @@ class PoolBase {
   explicit PoolBase(std::shared_ptr<PoolCore> core) : core_(std::move(core)) {}
 
   std::shared_ptr<PoolCore> core_;
+
+ private:
+  // ShutdownOnSignal (signals.h) holds the core, not this object, so its
+  // guard follows a moved pool and cannot dangle.
+  friend class ::weft::SignalShutdown;
 };
 
 }  // namespace internal

@@ -15,6 +15,7 @@
 #include "runtime/interface.h"
 #include "runtime/pool.h"
 #include "runtime/pool_options.h"
+#include "runtime/signals.h"
 #include "runtime/skeleton.h"
 #include "runtime/stub.h"
 #include "runtime/task.h"
