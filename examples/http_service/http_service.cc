@@ -183,6 +183,8 @@ class SieveService final : public kj::HttpService {
     const absl::StatusOr<uint32_t> n = ParseN(*request_url, route->name, example_n_);
     if (!n.ok()) return Reply(response, 400, "Bad Request", kText, Text(n.status().message()));
     const uint32_t limit = *n;
+    // Moved into the promise they continue: KJ keeps a continuation given
+    // as an lvalue by reference, which would dangle once Serve returns.
     auto answer = [this, &response, limit](PrimeCount r) {
       return Reply(response, 200, "OK", kJson, Answer(limit, r));
     };
@@ -194,12 +196,13 @@ class SieveService final : public kj::HttpService {
       case Endpoint::kWeft:
         return weft::ToPromise(sieve_.primes(limit))
             .then(
-                [answer](weft::Response<Sieve::PrimesResults> r) {
+                [answer = kj::mv(answer)](weft::Response<Sieve::PrimesResults> r) {
                   return answer(PrimeCount{r.getCount(), r.getLast()});
                 },
-                failed);
+                kj::mv(failed));
       case Endpoint::kThreads:
-        return threads_.Run([limit] { return CountPrimes(limit); }).then(answer, failed);
+        return threads_.Run([limit] { return CountPrimes(limit); })
+            .then(kj::mv(answer), kj::mv(failed));
       case Endpoint::kHealthz:
         break;
     }

@@ -2,9 +2,10 @@
 # Runs http_service as a user would and talks HTTP/1.1 to it over bash's
 # /dev/tcp, so the test needs no HTTP client package:
 #   1. on --port=0 with --requests=K: the three endpoints give the same,
-#      known answer; /healthz says ok; a missing, non-numeric and too large
-#      n are 400s whose body names the fix; an unknown path is a 404; after
-#      the K-th answer it exits 0 by itself;
+#      known answer, one at a time and 8 at once each; /healthz says ok; a
+#      missing, non-numeric and too large n are 400s whose body names the
+#      fix; an unknown path is a 404; after the K-th answer it exits 0 by
+#      itself;
 #   2. SIGTERM stops a serving server with exit status 0.
 # Nothing here is timed: every wait is bounded only to turn a hang into a
 # failure.
@@ -27,6 +28,9 @@ fail() {
 
 # start ARGS...: starts the server and sets $port from its start line.
 start() {
+  # Made here: the background job opens them only when it gets to run.
+  : >"$tmp/server.out"
+  : >"$tmp/server.err"
   "$bin" --port=0 --workers=1 --n=1000 "$@" >"$tmp/server.out" 2>"$tmp/server.err" &
   server_pid=$!
   port=""
@@ -86,7 +90,7 @@ wait_exit() {
 
 # 1. Answers, errors, and --requests.
 answer='^\{"n":100000,"count":9592,"last":99991\}'$'\n''$'
-start --requests=11
+start --requests=35
 expect /healthz 200 '^ok'
 expect '/weft?n=100000' 200 "$answer"
 expect '/inline?n=100000' 200 "$answer"
@@ -98,10 +102,21 @@ expect '/threads?n=10000001' 400 'over the maximum of 10000000: ask for /threads
 expect '/weft?n=-5' 400 'not a whole number'
 expect /nope 404 'no such endpoint; try /weft\?n=1000'
 expect '/threads?n=10000000' 200 '^\{"n":10000000,"count":664579,"last":9999991\}'
+# 8 at once per endpoint, so that answers interleave on the loop: each
+# client in its own subshell, its verdict in its exit status.
+clients=()
+for endpoint in weft inline threads; do
+  for ((c = 0; c < 8; c++)); do
+    (expect "/$endpoint?n=100000" 200 "$answer" >/dev/null) &
+    clients+=($!)
+  done
+done
+for pid in "${clients[@]}"; do wait "$pid" || fail "a concurrent client failed (above)"; done
+echo "ok: 24 concurrent GETs, 8 per endpoint, all the same answer"
 wait_exit
-((exit_status == 0)) || fail "exit status $exit_status after --requests=11, want 0"
-grep -q 'answered 11 requests, stopping' "$tmp/server.err" || fail "no 'answered 11 requests'"
-echo "ok: exited 0 after 11 requests"
+((exit_status == 0)) || fail "exit status $exit_status after --requests=35, want 0"
+grep -q 'answered 35 requests, stopping' "$tmp/server.err" || fail "no 'answered 35 requests'"
+echo "ok: exited 0 after 35 requests"
 
 # 2. SIGTERM.
 start
