@@ -15,7 +15,7 @@ tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 hang_bound=60  # seconds; only a hang gets there
 
 server_pid=""
-cleanup() { [[ -n "$server_pid" ]] && kill -9 "$server_pid" 2>/dev/null || true; }
+cleanup() { if [[ -n "$server_pid" ]]; then kill -9 "$server_pid" 2>/dev/null || true; fi; }
 trap cleanup EXIT
 
 fail() {
