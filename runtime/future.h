@@ -189,8 +189,13 @@ class [[nodiscard]] Future {
   // consuming the future. The callback runs on this thread, before Then
   // returns, if the call has already resolved; otherwise on the pool's
   // continuation thread (one per pool, started on first use) — never on a
-  // worker. Keep callbacks short: they run one after another. Every
-  // callback runs exactly once, at the latest when the pool shuts down.
+  // worker — promptly: that thread sleeps until a call it waits for
+  // resolves (it is woken by the worker's doorbell, no polling). Keep
+  // callbacks short: they run one after another. Every callback runs
+  // exactly once, at the latest when the pool shuts down. A callback may
+  // destroy the pool (drop its last reference), call Shutdown (which then
+  // returns at once instead of waiting for the callbacks) and submit new
+  // calls.
   template <typename F>
   void Then(F&& callback) && {
     auto shared = std::make_shared<std::decay_t<F>>(std::forward<F>(callback));
