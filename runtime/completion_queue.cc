@@ -113,6 +113,8 @@ std::optional<Completion> CompletionQueue::Next(absl::Time until) {
       const ssize_t n = read(s.event_fd, &value, sizeof(value));
       (void)n;
       auto node = s.entries.extract(id);
+      // The last one out: other threads waiting in Next() return nullopt.
+      if (s.entries.empty()) s.cv.SignalAll();
       return Completion(node.mapped().tag, std::move(node.mapped().handle));
     }
     if (s.entries.empty()) return std::nullopt;

@@ -10,16 +10,20 @@
 //     use(c->tag(), r);
 //   }
 //
-// An event loop waits on fd() instead: it is readable exactly while Next()
-// would return at once (an eventfd counting the resolved calls not yet
-// taken), so epoll, poll, libevent or asio can watch it; call TryNext() when
-// it is readable. Calls of any pools and methods may share one queue.
+// An event loop waits on fd() instead: it is readable exactly while a
+// resolved call waits to be taken (an eventfd counting them), so epoll,
+// poll, libevent or asio can watch it; call TryNext() when it is readable.
+// Calls of any pools and methods may share one queue.
 //
 // Delivery: each call added is returned by Next() exactly once, when it has
 // resolved (to a value or a status, as Future::Get would say). A queue
 // learns of resolutions through its pool's continuation thread, which
 // sleeps until a watched call resolves (no polling; see
 // runtime/internal/continuations.h).
+//
+// Blocking: do not call Next() from a Then callback or from a coroutine
+// resumed on the continuation thread while waiting for calls of the same
+// pool: that thread is the one that delivers them.
 //
 // Lifetime: destroying the queue abandons the calls it still holds, as
 // destroying their futures would (results dropped; an abortable method sees

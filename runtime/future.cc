@@ -25,7 +25,7 @@ CallHandle& CallHandle::operator=(CallHandle&& other) noexcept {
     Abandon();
     core_ = std::move(other.core_);
     state_ = std::exchange(other.state_, nullptr);
-    failure_ = std::move(other.failure_);
+    failure_ = std::exchange(other.failure_, absl::OkStatus());
     observer_ = other.observer_;
   }
   return *this;

@@ -86,7 +86,8 @@ class CallHandle {
   CallHandle(CallHandle&& other) noexcept
       : core_(std::move(other.core_)),
         state_(std::exchange(other.state_, nullptr)),
-        failure_(std::move(other.failure_)),
+        // Not a moved-from Status: a spent handle reads as "already taken".
+        failure_(std::exchange(other.failure_, absl::OkStatus())),
         observer_(other.observer_) {}
   CallHandle& operator=(CallHandle&& other) noexcept;
   ~CallHandle() { Abandon(); }
@@ -102,8 +103,8 @@ class CallHandle {
   void Then(std::function<void(CallHandle)> run) &&;
 
   // A second handle on the same call that only observes it: Ready,
-  // WaitUntil, Abort and deadline work; Take and Then fail; dropping it
-  // leaves the call alone. For waiting on a call owned elsewhere (a
+  // WaitUntil, Abort, deadline and Then (the callback gets the observer)
+  // work; Take fails; dropping it leaves the call alone. For waiting on a call owned elsewhere (a
   // coroutine frame, a KJ promise) without keeping the owner's handle.
   CallHandle Observer() const;
   bool observer() const { return observer_; }

@@ -13,16 +13,24 @@
 // continuation thread (runtime/internal/continuations.h) as soon as the call
 // resolves — or at once, without suspending, if it already has. To resume on
 // your own executor (an event loop, a thread pool), await
-// `weft::ResumeOn(executor, future)`; the executor is any callable taking a
-// std::function<void()> and running it later, on its thread. Code resumed
-// on the continuation thread should not block: it holds up every other
-// continuation of the pool.
+// `weft::ResumeOn(executor, future)`: it always resumes through the
+// executor, even for a call already resolved. The executor is any callable
+// taking a std::function<void()> and running it later, on its thread.
 //
-// Cancellation: destroying a coroutine frame suspended at `co_await future`
-// abandons the call, as destroying the future would (the caller's result is
-// dropped; an abortable method sees call.aborted()). Destroying a Task that
-// has not finished destroys its frame: do it only while the coroutine is
-// suspended, not while another thread resumes it.
+// Cancellation: destroying a weft::Task that has not finished abandons it:
+// the weft call it awaits now is aborted (Cancelled; an abortable method
+// sees call.aborted()), so are the calls it awaits later, and the coroutine
+// runs on to its end by itself and frees its frame then (so it must not
+// reach for objects its caller destroys with the Task). A Task it awaits
+// in turn is not abandoned with it. Safe from any thread at any time,
+// also while the coroutine runs elsewhere. With a coroutine type of your
+// own, destroying a frame suspended at `co_await future` abandons the call
+// (as destroying the future would); do that only while no other thread can
+// resume it.
+//
+// Blocking: code resumed on the continuation thread (a plain co_await)
+// must not block on another call of the same pool (Get, Next): that thread
+// delivers those calls too. Post to your own executor (ResumeOn) first.
 //
 // weft::Task<T> starts eagerly (when called) and may be awaited by one
 // coroutine (`co_await std::move(task)`) or waited on by one thread
@@ -39,7 +47,9 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/statusor.h"
@@ -55,96 +65,54 @@ namespace internal {
 // The hand-off between FutureAwaiter::await_suspend and the continuation
 // that fires when the call resolves; shared by both.
 struct AwaitState {
-  enum : uint32_t { kRegistering, kSuspended, kResolvedEarly, kResumed, kCancelled };
+  enum : uint32_t { kRegistering, kSuspended, kResolvedEarly, kQueued, kResumed, kCancelled };
 
   // The continuation thread: the call resolved.
-  void Resolved() {
+  static void Resolved(const std::shared_ptr<AwaitState>& state) {
     uint32_t expected = kRegistering;
-    // Acq_rel (both CASes): pairs with await_suspend's CAS and the
-    // awaiter's Cancel; whoever moves the phase on owns what follows.
-    if (phase.compare_exchange_strong(expected, kResolvedEarly, std::memory_order_acq_rel)) {
-      return;  // await_suspend has not suspended: it goes on without suspending
+    // Acq_rel (every CAS on phase): pairs with the others and with the
+    // awaiter's exchange to kCancelled; whoever moves the phase on owns
+    // what follows.
+    if (state->phase.compare_exchange_strong(expected, kResolvedEarly, std::memory_order_acq_rel)) {
+      return;  // await_suspend has not suspended yet: it sees kResolvedEarly
     }
     expected = kSuspended;
-    if (!phase.compare_exchange_strong(expected, kResumed, std::memory_order_acq_rel)) {
-      return;  // cancelled: the frame is gone
+    if (state->executor) {
+      if (state->phase.compare_exchange_strong(expected, kQueued, std::memory_order_acq_rel)) {
+        Post(state);
+      }
+      return;
     }
-    if (executor) {
-      executor([h = handle] { h.resume(); });
-    } else {
-      handle.resume();
+    if (state->phase.compare_exchange_strong(expected, kResumed, std::memory_order_acq_rel)) {
+      state->handle.resume();
     }
+  }
+  // Queues the resumption on the executor; it re-checks that the frame
+  // was not destroyed meanwhile.
+  static void Post(const std::shared_ptr<AwaitState>& state) {
+    state->executor([state] {
+      uint32_t queued = kQueued;
+      // Acq_rel: as above; fails if the frame was destroyed (kCancelled).
+      if (state->phase.compare_exchange_strong(queued, kResumed, std::memory_order_acq_rel)) {
+        state->handle.resume();
+      }
+    });
   }
 
   std::atomic<uint32_t> phase{kRegistering};
   std::coroutine_handle<> handle;
   Executor executor;
+  CallHandle abort;  // an observer of the call: aborts it if the Task is abandoned
 };
 
-template <typename R>
-class FutureAwaiter {
- public:
-  FutureAwaiter(Future<R> future, Executor executor)
-      : future_(std::move(future)), executor_(std::move(executor)) {}
-  FutureAwaiter(FutureAwaiter&&) = default;
-  ~FutureAwaiter() {
-    if (state_ != nullptr) {
-      // Acq_rel: pairs with Resolved's CASes. A frame destroyed while
-      // suspended: the continuation must not resume it; future_ abandons
-      // the call when it is destroyed next.
-      state_->phase.exchange(AwaitState::kCancelled, std::memory_order_acq_rel);
-    }
-  }
-
-  bool await_ready() { return future_.Ready(); }
-
-  bool await_suspend(std::coroutine_handle<> handle) {
-    state_ = std::make_shared<AwaitState>();
-    state_->handle = handle;
-    state_->executor = std::move(executor_);
-    CallHandle observer = future_.weft_handle().Observer();
-    std::move(observer).Then([state = state_](CallHandle) { state->Resolved(); });
-    uint32_t expected = AwaitState::kRegistering;
-    // Acq_rel: pairs with Resolved's CAS. Fails if the call resolved (and
-    // its continuation ran) already: then we do not suspend at all.
-    return state_->phase.compare_exchange_strong(expected, AwaitState::kSuspended,
-                                                 std::memory_order_acq_rel);
-  }
-
-  absl::StatusOr<Response<R>> await_resume() { return future_.Get(); }
-
- private:
-  Future<R> future_;
-  Executor executor_;
-  std::shared_ptr<AwaitState> state_;
-};
-
-}  // namespace internal
-
-// `co_await future`: resumes on the continuation thread.
-template <typename R>
-internal::FutureAwaiter<R> operator co_await(Future<R>&& future) {
-  return internal::FutureAwaiter<R>(std::move(future), nullptr);
-}
-
-// `co_await weft::ResumeOn(executor, future)`: resumes through `executor`.
-template <typename R>
-internal::FutureAwaiter<R> ResumeOn(Executor executor, Future<R> future) {
-  return internal::FutureAwaiter<R>(std::move(future), std::move(executor));
-}
-
-template <typename T>
-class Task;
-
-namespace internal {
-
-// What Task<T> and Task<void> share: the frame's completion hand-off.
+// What Task<T> and Task<void> share: the frame's completion hand-off, and
+// the call it awaits now (so that abandoning the Task can abort it).
 class TaskPromiseBase {
  public:
   std::suspend_never initial_suspend() noexcept { return {}; }
 
-  // Final suspension: the frame stays until its Task is destroyed; whoever
-  // awaits it is resumed (by symmetric transfer) or woken.
+  // Final suspension: whoever awaits the task is resumed (by symmetric
+  // transfer) or woken; an abandoned task's frame frees itself.
   struct FinalAwaiter {
     bool await_ready() noexcept { return false; }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> self) noexcept;
@@ -175,16 +143,49 @@ class TaskPromiseBase {
     if (error_) std::rethrow_exception(error_);
   }
 
+  // FutureAwaiter: the call this coroutine awaits now (aborted at once if
+  // the task was abandoned), and no longer.
+  void SetCurrentAwait(std::shared_ptr<AwaitState> await) {
+    std::lock_guard<std::mutex> lock(await_mu_);
+    if (abandoned_) await->abort.Abort();
+    current_await_ = std::move(await);
+  }
+  void ClearCurrentAwait(const AwaitState* await) {
+    std::lock_guard<std::mutex> lock(await_mu_);
+    if (current_await_.get() == await) current_await_.reset();
+  }
+
+  // The Task is destroyed unfinished: aborts the call awaited now (and any
+  // awaited later), and hands the frame to the coroutine, which frees it
+  // when it finishes. False if it already finished (the Task frees it).
+  bool Abandon() {
+    {
+      // First, while the frame is certainly alive: once state_ says
+      // kAbandoned below, the coroutine may finish and free it any moment.
+      std::lock_guard<std::mutex> lock(await_mu_);
+      abandoned_ = true;
+      if (current_await_ != nullptr) current_await_->abort.Abort();
+    }
+    uintptr_t seen = state_.load(std::memory_order_acquire);
+    while (seen != kDone) {
+      // Acq_rel: pairs with the exchange in FinalAwaiter. A registered
+      // awaiting frame (one being destroyed with us) is dropped too.
+      if (state_.compare_exchange_weak(seen, kAbandoned, std::memory_order_acq_rel)) return true;
+    }
+    return false;
+  }
+
  private:
   // Lives on the waiting thread's stack until it is woken.
   struct ThreadWaiter {
     std::atomic<uint32_t> woken{0};
   };
-  // state_: kRunning, kDone, an awaiting frame's address (aligned), or a
-  // ThreadWaiter's address with kThreadBit set.
+  // state_: kRunning, kDone, kAbandoned, an awaiting frame's address
+  // (16-aligned), or a ThreadWaiter's address with kThreadBit set.
   static constexpr uintptr_t kRunning = 0;
   static constexpr uintptr_t kThreadBit = 1;
   static constexpr uintptr_t kDone = 2;
+  static constexpr uintptr_t kAbandoned = 4;
 
   bool Register(uintptr_t waiter) {
     uintptr_t expected = kRunning;
@@ -195,15 +196,22 @@ class TaskPromiseBase {
 
   std::atomic<uintptr_t> state_{kRunning};
   std::exception_ptr error_;
+  std::mutex await_mu_;
+  bool abandoned_ = false;                     // guarded by await_mu_
+  std::shared_ptr<AwaitState> current_await_;  // guarded by await_mu_
 };
 
 inline std::coroutine_handle<> TaskPromiseBase::FinalAwaiter::await_suspend(
-    std::coroutine_handle<>) noexcept {
+    std::coroutine_handle<> self) noexcept {
   // Acq_rel: publishes the result (release) to whoever sees kDone, and sees
   // the waiter registered (acquire). The last touch of the frame: once it
   // is kDone, the Task may destroy the frame at any moment.
   const uintptr_t waiter = promise->state_.exchange(kDone, std::memory_order_acq_rel);
   if (waiter == kRunning) return std::noop_coroutine();
+  if (waiter == kAbandoned) {
+    self.destroy();  // nobody holds the Task any more
+    return std::noop_coroutine();
+  }
   if ((waiter & kThreadBit) != 0) {
     auto* thread = reinterpret_cast<ThreadWaiter*>(waiter & ~kThreadBit);
     // Release: pairs with WaitDone's acquire loads. notify_one does not
@@ -214,6 +222,84 @@ inline std::coroutine_handle<> TaskPromiseBase::FinalAwaiter::await_suspend(
   }
   return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(waiter));
 }
+
+template <typename R>
+class FutureAwaiter {
+ public:
+  FutureAwaiter(Future<R> future, Executor executor)
+      : future_(std::move(future)), executor_(std::move(executor)) {}
+  FutureAwaiter(FutureAwaiter&&) = default;
+  ~FutureAwaiter() {
+    if (state_ == nullptr) return;
+    if (task_ != nullptr) task_->ClearCurrentAwait(state_.get());
+    // Acq_rel: pairs with Resolved's CASes. A frame destroyed while
+    // suspended: the continuation must not resume it; future_ abandons
+    // the call when it is destroyed next.
+    state_->phase.exchange(AwaitState::kCancelled, std::memory_order_acq_rel);
+  }
+
+  // With an executor, always through it (even for a call already resolved).
+  bool await_ready() { return !executor_ && future_.Ready(); }
+
+  template <typename P>
+  bool await_suspend(std::coroutine_handle<P> handle) {
+    state_ = std::make_shared<AwaitState>();
+    state_->handle = handle;
+    state_->executor = std::move(executor_);
+    state_->abort = future_.weft_handle().Observer();
+    if constexpr (std::is_base_of_v<TaskPromiseBase, P>) {
+      task_ = &handle.promise();
+      task_->SetCurrentAwait(state_);
+    }
+    CallHandle observer = future_.weft_handle().Observer();
+    std::move(observer).Then([state = state_](CallHandle) { AwaitState::Resolved(state); });
+    uint32_t expected = AwaitState::kRegistering;
+    // Acq_rel: pairs with Resolved's CAS. Fails if the call resolved (and
+    // its continuation ran) already.
+    if (state_->phase.compare_exchange_strong(expected, AwaitState::kSuspended,
+                                              std::memory_order_acq_rel)) {
+      return true;
+    }
+    if (!state_->executor) return false;  // go on here, without suspending
+    // Release: publishes the state to the executor's thread (Post's CAS).
+    state_->phase.store(AwaitState::kQueued, std::memory_order_release);
+    AwaitState::Post(state_);
+    return true;
+  }
+
+  absl::StatusOr<Response<R>> await_resume() {
+    if (task_ != nullptr) task_->ClearCurrentAwait(state_.get());
+    task_ = nullptr;
+    return future_.Get();
+  }
+
+ private:
+  Future<R> future_;
+  Executor executor_;
+  std::shared_ptr<AwaitState> state_;
+  TaskPromiseBase* task_ = nullptr;  // the awaiting Task's promise, if it is one
+};
+
+}  // namespace internal
+
+// `co_await future`: resumes on the continuation thread (or goes on at once
+// if the call already resolved).
+template <typename R>
+internal::FutureAwaiter<R> operator co_await(Future<R>&& future) {
+  return internal::FutureAwaiter<R>(std::move(future), nullptr);
+}
+
+// `co_await weft::ResumeOn(executor, future)`: resumes through `executor`,
+// always (a call already resolved is posted to it too).
+template <typename R>
+internal::FutureAwaiter<R> ResumeOn(Executor executor, Future<R> future) {
+  return internal::FutureAwaiter<R>(std::move(future), std::move(executor));
+}
+
+template <typename T>
+class Task;
+
+namespace internal {
 
 template <typename T>
 class TaskPromise : public TaskPromiseBase {
@@ -284,8 +370,12 @@ class [[nodiscard]] Task {
  private:
   friend class internal::TaskPromise<T>;
   explicit Task(std::coroutine_handle<promise_type> frame) : frame_(frame) {}
+  // An unfinished task is abandoned (its frame frees itself when it ends),
+  // a finished one destroyed.
   void Destroy() {
-    if (frame_) std::exchange(frame_, nullptr).destroy();
+    if (!frame_) return;
+    std::coroutine_handle<promise_type> frame = std::exchange(frame_, nullptr);
+    if (!frame.promise().Abandon()) frame.destroy();
   }
 
   std::coroutine_handle<promise_type> frame_;

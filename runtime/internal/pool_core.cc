@@ -104,8 +104,16 @@ absl::Status PoolCore::StartThreadWorker(uint32_t w, SkeletonFactory& factory,
 }
 
 PoolCore::~PoolCore() {
+  bool started;
+  {
+    MutexLock lock(&shutdown_mutex_);
+    started = shutdown_started_;
+  }
   absl::Status stopped = Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration());
-  if (!stopped.ok()) std::fprintf(stderr, "%s\n", std::string(stopped.message()).c_str());
+  // Said once: a shutdown that ran before (~Pool, Shutdown) reported itself.
+  if (!started && !stopped.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(stopped.message()).c_str());
+  }
 }
 
 absl::StatusOr<uint32_t> PoolCore::BindLane() {
@@ -204,9 +212,9 @@ absl::Status PoolCore::StopEverything(ShutdownMode mode, absl::Duration grace) {
   return absl::DeadlineExceededError(absl::StrCat(
       "weft: the shutdown grace (", absl::FormatDuration(grace), ") passed with thread worker(s) ",
       absl::StrJoin(stuck, ", "),
-      " still inside a method that did not return (and did not check call.aborted()); their "
-      "calls were cancelled and the threads left running, detached, with their memory kept "
-      "until they return"));
+      " still inside a method that did not return (and did not check call.aborted()); the "
+      "calls they run are resolved already (timed out, or cancelled by the shutdown), and the "
+      "threads are left running, detached, with their memory kept until they return"));
 }
 
 std::vector<uint32_t> PoolCore::JoinThreadWorkers(absl::Time until) {

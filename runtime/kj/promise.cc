@@ -20,7 +20,8 @@ kj::Exception StatusToException(const absl::Status& status) {
     default:
       break;
   }
-  const std::string text = "weft: " + status.ToString();
+  // weft's messages already say "weft:".
+  const std::string text = status.ToString();
   return kj::Exception(type, __FILE__, __LINE__, kj::heapString(text.data(), text.size()));
 }
 

@@ -10,7 +10,7 @@
 // ToPromise (which must have one): the pool's continuation thread fulfils a
 // cross-thread fulfiller as soon as the call resolves, and the loop reads
 // the outcome. A failed call rejects the promise with a kj::Exception whose
-// description is the status ("weft: " + absl::Status::ToString()) and whose
+// description is the status (absl::Status::ToString()) and whose
 // type follows its code: Unavailable is DISCONNECTED, ResourceExhausted is
 // OVERLOADED, Unimplemented is UNIMPLEMENTED, anything else FAILED.
 //

@@ -15,6 +15,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -169,6 +170,53 @@ TEST(CompletionQueue, GetWithTheWrongResultsTypeNamesTheMethod) {
   EXPECT_EQ(right->getResult(), 16);
   // And the pool keeps working.
   EXPECT_EQ(pool.stub().square(5).Get()->getResult(), 25);
+}
+
+TEST(CompletionQueue, EveryWaiterReturnsOnceTheLastCallIsTaken) {
+  Gate gate;
+  Pool pool = MakePool(gate, 1);
+  absl::StatusOr<weft::CompletionQueue> cq = weft::CompletionQueue::Create();
+  ASSERT_TRUE(cq.ok());
+  auto f = pool.stub().gated();
+  gate.WaitEntered(1);
+  cq->Add(std::move(f), 1);
+  Watchdog dog("both threads in Next() returned", kHangBound);
+  std::atomic<int> got{0};
+  std::atomic<int> empty{0};
+  auto wait = [&] {
+    if (cq->Next().has_value()) {
+      got.fetch_add(1);
+    } else {
+      empty.fetch_add(1);
+    }
+  };
+  std::thread a(wait);
+  std::thread b(wait);
+  gate.Open();
+  a.join();
+  b.join();
+  dog.Done();
+  EXPECT_EQ(got.load(), 1);
+  EXPECT_EQ(empty.load(), 1);
+}
+
+TEST(CompletionQueue, ASecondGetIsFailedPrecondition) {
+  Gate gate;
+  Pool pool = MakePool(gate, 1);
+  absl::StatusOr<weft::CompletionQueue> cq = weft::CompletionQueue::Create();
+  ASSERT_TRUE(cq.ok());
+  cq->Add(pool.stub().square(2), 1);
+  std::optional<weft::Completion> c = cq->Next();
+  ASSERT_TRUE(c.has_value());
+  ASSERT_TRUE(c->Get<TestService::SquareResults>().ok());
+  EXPECT_EQ(c->Get<TestService::SquareResults>().status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // And a moved-from future says the same.
+  auto f = pool.stub().square(3);
+  auto g = std::move(f);
+  EXPECT_EQ(f.Get().status().code(),
+            absl::StatusCode::kFailedPrecondition);  // NOLINT(bugprone-use-after-move)
+  EXPECT_TRUE(g.Get().ok());
 }
 
 TEST(CompletionQueue, CallsThatFailedBeforeSendingAreDeliveredToo) {
