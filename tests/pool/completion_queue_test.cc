@@ -29,15 +29,6 @@ namespace {
 
 using Pool = weft::Pool<TestService>;
 
-Pool MakePool(Gate& gate, int workers, uint32_t slots = 256) {
-  weft::PoolOptions options;
-  options.workers = workers;
-  options.slots_per_lane = slots;
-  auto pool = MakeTestPool(gate, options);
-  EXPECT_TRUE(pool.ok()) << pool.status();
-  return std::move(*pool);
-}
-
 bool Readable(int fd, int timeout_ms) {
   pollfd p{fd, POLLIN, 0};
   return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN) != 0;
@@ -47,7 +38,7 @@ TEST(CompletionQueue, AThousandCallsResolvedInRandomOrderAreEachDeliveredOnce) {
   Gate gate;
   // One worker: the first gated call holds it, so every other gated call
   // waits in the queue until the test aborts it, in an order of its choice.
-  Pool pool = MakePool(gate, 1, 1024);
+  Pool pool = MakeWorkerPool(gate, 1, 1024);
   weft::Stub<TestService> stub = pool.stub();
   absl::StatusOr<weft::CompletionQueue> cq = weft::CompletionQueue::Create();
   ASSERT_TRUE(cq.ok()) << cq.status();
@@ -113,7 +104,7 @@ TEST(CompletionQueue, AThousandCallsResolvedInRandomOrderAreEachDeliveredOnce) {
 
 TEST(CompletionQueue, FdIsReadableExactlyWhileACompletionWaits) {
   Gate gate;
-  Pool pool = MakePool(gate, 2);
+  Pool pool = MakeWorkerPool(gate, 2);
   weft::Stub<TestService> stub = pool.stub();
   absl::StatusOr<weft::CompletionQueue> cq = weft::CompletionQueue::Create();
   ASSERT_TRUE(cq.ok()) << cq.status();
@@ -155,7 +146,7 @@ TEST(CompletionQueue, FdIsReadableExactlyWhileACompletionWaits) {
 
 TEST(CompletionQueue, GetWithTheWrongResultsTypeNamesTheMethod) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   absl::StatusOr<weft::CompletionQueue> cq = weft::CompletionQueue::Create();
   ASSERT_TRUE(cq.ok());
   cq->Add(pool.stub().square(4), 7);
@@ -174,7 +165,7 @@ TEST(CompletionQueue, GetWithTheWrongResultsTypeNamesTheMethod) {
 
 TEST(CompletionQueue, EveryWaiterReturnsOnceTheLastCallIsTaken) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   absl::StatusOr<weft::CompletionQueue> cq = weft::CompletionQueue::Create();
   ASSERT_TRUE(cq.ok());
   auto f = pool.stub().gated();
@@ -202,7 +193,7 @@ TEST(CompletionQueue, EveryWaiterReturnsOnceTheLastCallIsTaken) {
 
 TEST(CompletionQueue, ASecondGetIsFailedPrecondition) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   absl::StatusOr<weft::CompletionQueue> cq = weft::CompletionQueue::Create();
   ASSERT_TRUE(cq.ok());
   cq->Add(pool.stub().square(2), 1);
@@ -221,7 +212,7 @@ TEST(CompletionQueue, ASecondGetIsFailedPrecondition) {
 
 TEST(CompletionQueue, CallsThatFailedBeforeSendingAreDeliveredToo) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   weft::Stub<TestService> stub = pool.stub();
   absl::StatusOr<weft::CompletionQueue> cq = weft::CompletionQueue::Create();
   ASSERT_TRUE(cq.ok());
@@ -235,7 +226,7 @@ TEST(CompletionQueue, CallsThatFailedBeforeSendingAreDeliveredToo) {
 
 TEST(CompletionQueue, DestroyingTheQueueAbandonsItsCalls) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   weft::Stub<TestService> stub = pool.stub();
   {
     absl::StatusOr<weft::CompletionQueue> cq = weft::CompletionQueue::Create();
@@ -253,7 +244,7 @@ TEST(CompletionQueue, DestroyingTheQueueAbandonsItsCalls) {
 
 TEST(CompletionQueue, ACompletionOutlivesItsQueue) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   std::optional<weft::Completion> kept;
   {
     absl::StatusOr<weft::CompletionQueue> cq = weft::CompletionQueue::Create();
@@ -290,7 +281,7 @@ std::vector<std::string> BlockedSyscall(const std::string& task) {
 
 TEST(Continuations, TheContinuationThreadSleepsOnTheDoorbellsWithoutATimeout) {
   Gate gate;
-  Pool pool = MakePool(gate, 2);
+  Pool pool = MakeWorkerPool(gate, 2);
   weft::Stub<TestService> stub = pool.stub();
   std::atomic<bool> ran{false};
   auto f = stub.gated();

@@ -22,14 +22,6 @@ namespace {
 
 using Pool = weft::Pool<TestService>;
 
-Pool MakePool(Gate& gate, int workers) {
-  weft::PoolOptions options;
-  options.workers = workers;
-  auto pool = MakeTestPool(gate, options);
-  EXPECT_TRUE(pool.ok()) << pool.status();
-  return std::move(*pool);
-}
-
 weft::Task<int64_t> SquarePlusOne(weft::Stub<TestService> stub, int64_t v) {
   absl::StatusOr<weft::Response<TestService::SquareResults>> r = co_await stub.square(v);
   if (!r.ok()) co_return -1;
@@ -38,14 +30,14 @@ weft::Task<int64_t> SquarePlusOne(weft::Stub<TestService> stub, int64_t v) {
 
 TEST(Coroutines, CoAwaitYieldsTheCallsOutcome) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   weft::Task<int64_t> t = SquarePlusOne(pool.stub(), 7);
   EXPECT_EQ(t.Get(), 50);
 }
 
 TEST(Coroutines, TenThousandConcurrentCoAwaits) {
   Gate gate;
-  Pool pool = MakePool(gate, 2);
+  Pool pool = MakeWorkerPool(gate, 2);
   weft::Stub<TestService> stub = pool.stub();
   constexpr int kTasks = 10'000;
   std::vector<weft::Task<int64_t>> tasks;
@@ -70,7 +62,7 @@ weft::Task<int64_t> SumOfTwo(weft::Stub<TestService> stub, int64_t a, int64_t b)
 
 TEST(Coroutines, ATaskAwaitsAnotherTask) {
   Gate gate;
-  Pool pool = MakePool(gate, 2);
+  Pool pool = MakeWorkerPool(gate, 2);
   EXPECT_EQ(SumOfTwo(pool.stub(), 3, 4).Get(), 10 + 17);
 }
 
@@ -81,7 +73,7 @@ weft::Task<absl::StatusCode> FailingCall(weft::Stub<TestService> stub) {
 
 TEST(Coroutines, AFailedCallIsAStatusNotAnException) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   EXPECT_EQ(FailingCall(pool.stub()).Get(), absl::StatusCode::kNotFound);
 }
 
@@ -147,7 +139,7 @@ weft::Task<std::thread::id> ResumedWhere(weft::Stub<TestService> stub, weft::Exe
 
 TEST(Coroutines, ResumeOnResumesOnTheExecutorsThread) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   LoopThread loop;
   weft::Task<std::thread::id> t = ResumedWhere(pool.stub(), loop.executor());
   gate.WaitEntered(1);  // the coroutine is suspended on an unresolved call
@@ -165,7 +157,7 @@ weft::Task<void> AwaitGated(weft::Stub<TestService> stub, std::atomic<int>* code
 
 TEST(Coroutines, DestroyingAnUnfinishedTaskAbortsItsCallAndTheCoroutineEndsByItself) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   weft::Stub<TestService> stub = pool.stub();
   std::atomic<int> code{-1};
   {
@@ -217,7 +209,7 @@ weft::Task<void> GatedOn(weft::Stub<TestService> stub, weft::Executor ex, std::a
 
 TEST(Coroutines, DestroyingATaskWhoseResumptionIsQueuedIsSafe) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   ManualExecutor manual;
   std::atomic<int> code{-1};
   std::optional<weft::Task<void>> t;
@@ -233,7 +225,7 @@ TEST(Coroutines, DestroyingATaskWhoseResumptionIsQueuedIsSafe) {
 
 TEST(Coroutines, ResumeOnPostsEvenACallThatAlreadyResolved) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   weft::Stub<TestService> stub = pool.stub();
   LoopThread loop;
   auto f = stub.square(3);
@@ -255,7 +247,7 @@ weft::Task<void> TimedAwait(weft::Stub<TestService> stub, std::atomic<int>* fini
 
 TEST(Coroutines, DestroyingTasksWhileTheirCallsTimeOutIsSafe) {
   Gate gate;  // never opened: every call ends at its deadline
-  Pool pool = MakePool(gate, 2);
+  Pool pool = MakeWorkerPool(gate, 2);
   weft::Stub<TestService> stub = pool.stub();
   std::atomic<int> finished{0};
   constexpr int kTasks = 200;

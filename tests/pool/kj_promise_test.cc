@@ -26,17 +26,9 @@ namespace {
 
 using Pool = weft::Pool<TestService>;
 
-Pool MakePool(Gate& gate, int workers) {
-  weft::PoolOptions options;
-  options.workers = workers;
-  auto pool = MakeTestPool(gate, options);
-  EXPECT_TRUE(pool.ok()) << pool.status();
-  return std::move(*pool);
-}
-
 TEST(KjPromise, ResolvesOnTheLoop) {
   Gate gate;
-  Pool pool = MakePool(gate, 2);
+  Pool pool = MakeWorkerPool(gate, 2);
   kj::EventLoop loop;
   kj::WaitScope wait_scope(loop);
   weft::Stub<TestService> stub = pool.stub();
@@ -55,7 +47,7 @@ TEST(KjPromise, ResolvesOnTheLoop) {
 
 TEST(KjPromise, ManyAtOnce) {
   Gate gate;
-  Pool pool = MakePool(gate, 2);
+  Pool pool = MakeWorkerPool(gate, 2);
   kj::EventLoop loop;
   kj::WaitScope wait_scope(loop);
   weft::Stub<TestService> stub = pool.stub();
@@ -74,7 +66,7 @@ TEST(KjPromise, ManyAtOnce) {
 
 TEST(KjPromise, AFailedCallRejectsWithTheStatus) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   kj::EventLoop loop;
   kj::WaitScope wait_scope(loop);
   weft::Stub<TestService> stub = pool.stub();
@@ -103,7 +95,7 @@ TEST(KjPromise, AFailedCallRejectsWithTheStatus) {
 
 TEST(KjPromise, DroppingThePromiseAbortsTheCall) {
   Gate gate;
-  Pool pool = MakePool(gate, 1);
+  Pool pool = MakeWorkerPool(gate, 1);
   kj::EventLoop loop;
   kj::WaitScope wait_scope(loop);
   weft::Stub<TestService> stub = pool.stub();

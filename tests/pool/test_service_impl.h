@@ -5,6 +5,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -148,6 +150,21 @@ inline absl::StatusOr<weft::Pool<TestService>> MakeTestPool(Gate& gate,
   auto next = std::make_shared<std::atomic<uint32_t>>(0);
   return weft::Pool<TestService>::Create(
       options, [&gate, next] { return std::make_unique<TestServiceImpl>((*next)++, &gate); });
+}
+
+// `workers` thread workers with `slots_per_lane` slots; a pool that cannot
+// be made stops the test binary, saying why.
+inline weft::Pool<TestService> MakeWorkerPool(Gate& gate, int workers,
+                                              uint32_t slots_per_lane = 256) {
+  weft::PoolOptions options;
+  options.workers = workers;
+  options.slots_per_lane = slots_per_lane;
+  absl::StatusOr<weft::Pool<TestService>> pool = MakeTestPool(gate, options);
+  if (!pool.ok()) {
+    std::fprintf(stderr, "MakeWorkerPool: %s\n", pool.status().ToString().c_str());
+    std::abort();
+  }
+  return *std::move(pool);
 }
 
 }  // namespace weft_test
