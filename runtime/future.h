@@ -107,7 +107,6 @@ class CallHandle {
   // work; Take fails; dropping it leaves the call alone. For waiting on a call owned elsewhere (a
   // coroutine frame, a KJ promise) without keeping the owner's handle.
   CallHandle Observer() const;
-  bool observer() const { return observer_; }
   // Marks the call watched: its outcome rings its region's host doorbell
   // (runtime/internal/slot.h). Returns that region's header, null when the
   // call never reached a lane. Re-check Ready() after.
