@@ -1,6 +1,7 @@
 #include "tests/process/process_test_util.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -8,7 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
+#include <memory>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -17,10 +18,34 @@
 namespace weft_test {
 namespace {
 
+// The whole of a small /proc file, or false if it cannot be read. A process
+// that exits between open and read makes read fail with ESRCH; libstdc++'s
+// filebuf throws on that whatever the stream's exception mask says, so the
+// scans of other processes' files read with plain read(2).
+bool ReadProcFile(const std::string& path, std::string* text) {
+  text->clear();
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd == -1) return false;
+  char buffer[4096];
+  bool ok = true;
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n > 0) {
+      text->append(buffer, static_cast<size_t>(n));
+      continue;
+    }
+    if (n == -1 && errno == EINTR) continue;
+    ok = n == 0;
+    break;
+  }
+  close(fd);
+  return ok;
+}
+
 // Reads /proc/<pid>/stat: the state letter and the parent pid.
 bool ReadStat(pid_t pid, char* state, pid_t* ppid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  if (!ReadProcFile(absl::StrCat("/proc/", pid, "/stat"), &text)) return false;
   const size_t paren = text.rfind(')');
   if (paren == std::string::npos) return false;
   std::istringstream rest(text.substr(paren + 1));
@@ -108,22 +133,22 @@ ProcState StateOf(pid_t pid) {
 std::vector<std::string> Children() {
   std::vector<std::string> found;
   const pid_t self = getpid();
-  DIR* dir = opendir("/proc");
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(opendir("/proc"), &closedir);
   if (dir == nullptr) return found;
-  while (dirent* entry = readdir(dir)) {
+  while (dirent* entry = readdir(dir.get())) {
     char* end = nullptr;
     const long pid = std::strtol(entry->d_name, &end, 10);
     if (end == entry->d_name || *end != '\0') continue;
     char state = '?';
     pid_t ppid = 0;
     if (!ReadStat(static_cast<pid_t>(pid), &state, &ppid) || ppid != self) continue;
-    std::ifstream cmd(absl::StrCat("/proc/", pid, "/cmdline"));
-    std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+    std::string cmdline;
+    // A child that exits meanwhile is still reported, without its command.
+    if (!ReadProcFile(absl::StrCat("/proc/", pid, "/cmdline"), &cmdline)) cmdline = "?";
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
     found.push_back(
         absl::StrCat("pid ", pid, " state ", std::string(1, state), " [", cmdline, "]"));
   }
-  closedir(dir);
   return found;
 }
 
