@@ -11,9 +11,10 @@ namespace internal {
 
 absl::StatusOr<std::shared_ptr<PoolCore>> PoolBase::CreateCore(const PoolOptions& options,
                                                                uint64_t interface_id,
+                                                               const char* interface_name,
                                                                absl::Span<const MethodInfo> methods,
                                                                SkeletonFactory factory) {
-  return PoolCore::Create(options, interface_id, methods, std::move(factory));
+  return PoolCore::Create(options, interface_id, interface_name, methods, std::move(factory));
 }
 
 namespace {

@@ -64,6 +64,7 @@ class PoolBase {
   using SkeletonFactory = std::function<std::unique_ptr<SkeletonBase>()>;
   static absl::StatusOr<std::shared_ptr<PoolCore>> CreateCore(const PoolOptions& options,
                                                               uint64_t interface_id,
+                                                              const char* interface_name,
                                                               absl::Span<const MethodInfo> methods,
                                                               SkeletonFactory factory);
   explicit PoolBase(std::shared_ptr<PoolCore> core) : core_(std::move(core)) {}
@@ -91,7 +92,7 @@ class Pool : public internal::PoolBase {
   [[nodiscard]] static absl::StatusOr<Pool> Create(const PoolOptions& options, Factory factory) {
     using Traits = InterfaceTraits<I>;
     absl::StatusOr<std::shared_ptr<internal::PoolCore>> core = CreateCore(
-        options, Traits::kTypeId,
+        options, Traits::kTypeId, Traits::kName,
         absl::MakeConstSpan(Traits::kMethods.data(), Traits::kMethodCount),
         factory ? SkeletonFactory(
                       [factory]() -> std::unique_ptr<internal::SkeletonBase> { return factory(); })

@@ -107,6 +107,11 @@ struct PoolOptions {
   // How long the pool's destructor (a kDrain shutdown) waits for calls in
   // flight before it cancels them.
   absl::Duration shutdown_grace = absl::Seconds(30);
+  // Per-method counts, outcomes and latency histograms in shared memory
+  // (Pool::Stats(), weft-top). Each side reads its clock twice per call;
+  // false skips that and all per-method figures (the per-worker counters
+  // stay). The cost is in benchmarks/ (compare: stats_off_over_on).
+  bool stats = true;
 };
 
 enum class ShutdownMode {

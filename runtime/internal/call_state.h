@@ -72,6 +72,7 @@ struct CallState {
   absl::Time deadline = absl::InfiniteFuture();
   OnTimeout on_timeout;  // resolved: never kMethodDefault
   bool holds_abort_slot = false;
+  uint64_t submit_ticks = 0;  // stats clock at submit; 0 with stats off
 
   // The outcome: written by the thread that won the CAS out of kInFlight (or
   // kReadyInSlot, to evacuate), published by its release store of `phase`.

@@ -79,6 +79,15 @@ absl::StatusOr<LaneRegistry::Binding> LaneRegistry::Bind() {
   return Binding{lane, true};
 }
 
+std::optional<uint32_t> LaneRegistry::LaneOfThisThread() const {
+  const ThreadBindings& t = t_bindings;
+  if (t.last_uid == uid_) return t.last_lane;
+  for (const ThreadBindings::Entry& e : t.entries) {
+    if (e.uid == uid_) return e.lane;
+  }
+  return std::nullopt;
+}
+
 void LaneRegistry::Release(uint32_t lane) {
   MutexLock lock(&mutex_);
   free_.push_back(lane);

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -45,6 +46,9 @@ class LaneRegistry : public std::enable_shared_from_this<LaneRegistry> {
   // Raised by the lane's thread while it submits a call.
   std::atomic<uint32_t>& busy(uint32_t lane) { return lanes_[lane].busy; }
   uint32_t lanes() const { return count_; }
+  // The calling thread's lane if it has bound one, without binding (the
+  // stats shard it may write: stats_cells.h).
+  std::optional<uint32_t> LaneOfThisThread() const;
 
  private:
   explicit LaneRegistry(uint32_t lanes);

@@ -19,7 +19,7 @@ constexpr uint64_t kWordBytes = sizeof(capnp::word);
 }  // namespace
 
 LaneWorker::LaneWorker(char* base, uint64_t bytes, const Geometry& geometry, uint32_t index,
-                       uint64_t max_payload_words)
+                       uint64_t max_payload_words, const TickScale& clock)
     : base_(base),
       bytes_(bytes),
       geometry_(geometry),
@@ -28,6 +28,10 @@ LaneWorker::LaneWorker(char* base, uint64_t bytes, const Geometry& geometry, uin
       ring_(reinterpret_cast<RingControl*>(base + layout_.ring_control),
             reinterpret_cast<CallDescriptor*>(base + layout_.descriptors), geometry.ring_capacity),
       slots_(reinterpret_cast<SlotShared*>(base + layout_.slots)),
+      method_cells_(geometry.stats_methods == 0
+                        ? nullptr
+                        : reinterpret_cast<WorkerMethodCells*>(base + StatsOffset(geometry))),
+      clock_(clock),
       heap_(geometry.heap_bytes / kWordBytes),
       slot_workers_(geometry.slots_per_lane) {}
 
@@ -105,7 +109,21 @@ void LaneWorker::Serve(const CallDescriptor& d, SkeletonBase* impl, RegionHeader
   SlotWorker& mine = slot_workers_[d.slot];
   // The host reused the slot, so it released the previous response.
   FreeHeld(mine);
+  WorkerMethodCells* cells = method_cells_ != nullptr && d.method_index < geometry_.stats_methods
+                                 ? &method_cells_[d.method_index]
+                                 : nullptr;
+  const uint64_t start = cells != nullptr ? ReadTicks(clock_) : 0;
   const absl::Status status = Run(d, impl, header, slot, mine);
+  if (cells != nullptr) {
+    // This worker is the cells' only writer (stats_cells.h).
+    const uint64_t done = ReadTicks(clock_);
+    AddOwned(cells->served, 1);
+    AddOwned(cells->by_code[static_cast<uint32_t>(status.code()) % kStatusCodes], 1);
+    if (d.submit_ticks != 0 && start >= d.submit_ticks) {
+      Record(cells->queue_wait, TicksToNanos(start - d.submit_ticks, clock_), /*shared=*/false);
+    }
+    if (done >= start) Record(cells->service, TicksToNanos(done - start, clock_), /*shared=*/false);
+  }
   WriteSlotStatus(slot, status);
   // Relaxed: a statistics counter; this worker is its only writer.
   header->calls_served.store(++calls_served, std::memory_order_relaxed);

@@ -25,6 +25,8 @@
 #include "runtime/internal/region_message.h"
 #include "runtime/internal/span_allocator.h"
 #include "runtime/internal/spsc_ring.h"
+#include "runtime/internal/stats_cells.h"
+#include "runtime/internal/stats_clock.h"
 #include "runtime/skeleton.h"
 
 namespace weft {
@@ -33,8 +35,11 @@ namespace internal {
 class LaneWorker final : public SpillSource {
  public:
   // Not owned: `base` (a validated region of `bytes`) outlives the lane.
+  // `clock`: the host's stats clock (from the region header); the worker
+  // times its calls into the region's WorkerMethodCells when the geometry
+  // has them.
   LaneWorker(char* base, uint64_t bytes, const Geometry& geometry, uint32_t index,
-             uint64_t max_payload_words);
+             uint64_t max_payload_words, const TickScale& clock = TickScale());
 
   RingConsumer<CallDescriptor>& ring() { return ring_; }
   // Marks the slot's call as started (read by the host's supervisor if this
@@ -68,6 +73,8 @@ class LaneWorker final : public SpillSource {
   LaneLayout layout_;
   RingConsumer<CallDescriptor> ring_;
   SlotShared* slots_;
+  WorkerMethodCells* method_cells_;  // null with stats off
+  TickScale clock_;
   SpanAllocator heap_;
   std::vector<SlotWorker> slot_workers_;
 };

@@ -12,6 +12,7 @@
 //     response inline areas            slots_per_lane x response_inline_bytes
 //     request heap                     heap_bytes, spill segments (host owns)
 //     response heap                    heap_bytes, spill segments (worker owns)
+//   WorkerMethodCells[stats_methods]   the worker's stats per method (stats_cells.h)
 //
 // Everything refers to everything else by offset from the region's start:
 // each process maps the region at its own address. These are plain structs
@@ -34,7 +35,7 @@ namespace internal {
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr uint64_t kRegionMagic = 0x5446'4557'5446'4557ull;  // "WEFTWEFT"
-inline constexpr uint32_t kLayoutVersion = 3;
+inline constexpr uint32_t kLayoutVersion = 4;
 inline constexpr uint32_t kMaxSegments = 16;
 inline constexpr uint32_t kMaxStatusMessage = 512;
 
@@ -49,7 +50,8 @@ struct Geometry {
   uint32_t ring_capacity;  // a power of two >= slots_per_lane
   uint32_t request_inline_bytes;
   uint32_t response_inline_bytes;
-  uint32_t reserved;
+  // WorkerMethodCells after the lanes: the method count, or 0 with stats off.
+  uint32_t stats_methods;
   uint64_t heap_bytes;  // each of the two heaps of a lane
 };
 static_assert(std::is_standard_layout_v<Geometry>);
@@ -65,6 +67,11 @@ struct RegionHeader {
   Geometry geometry;
   uint64_t lanes_offset;
   uint64_t lane_stride;
+  // How the worker times calls for the stats (stats_clock.h): the host's
+  // scale, so that both sides' ticks compare. Written by the host.
+  uint32_t clock_kind;  // TickKind
+  uint32_t clock_shift;
+  uint64_t clock_mult;
 
   // The worker's wait words, on their own line: written by the host on every
   // submit that finds the worker asleep, and by the worker when it sleeps.
@@ -123,12 +130,13 @@ struct CallDescriptor {
   uint32_t method_index;  // dense method index (see MethodInfo::index)
   uint32_t flags;         // kCallAbortable
   int64_t deadline_ns;    // CLOCK_MONOTONIC; 0 when the call has no deadline
+  uint64_t submit_ticks;  // stats clock (stats_clock.h) at submit; 0 with stats off
 };
 static_assert(std::is_trivially_copyable_v<CallDescriptor>);
 // CallDescriptor::flags: the call holds an abort slot, so the worker may
 // tell its method (call.aborted()) that the deadline passed.
 inline constexpr uint32_t kCallAbortable = 1;
-static_assert(sizeof(CallDescriptor) == 24);
+static_assert(sizeof(CallDescriptor) == 32);
 
 struct SegmentRef {
   uint64_t offset;  // from the region's start, in bytes, 8-aligned

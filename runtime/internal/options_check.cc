@@ -53,7 +53,7 @@ absl::Status ValidatePoolOptions(const PoolOptions& options, bool has_factory) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Geometry> GeometryFor(const PoolOptions& options) {
+absl::StatusOr<Geometry> GeometryFor(const PoolOptions& options, uint32_t method_count) {
   Geometry geometry{};
   geometry.lanes = options.max_host_threads;
   geometry.slots_per_lane = options.slots_per_lane;
@@ -63,6 +63,7 @@ absl::StatusOr<Geometry> GeometryFor(const PoolOptions& options) {
   geometry.request_inline_bytes = options.initial_payload_bytes;
   geometry.response_inline_bytes = options.initial_payload_bytes;
   geometry.heap_bytes = (options.max_payload_bytes + 4095) / 4096 * 4096;
+  geometry.stats_methods = options.stats ? method_count : 0;
   WEFT_RETURN_IF_ERROR(CheckGeometry(geometry));
   return geometry;
 }

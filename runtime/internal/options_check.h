@@ -1,7 +1,7 @@
 // Validation of PoolOptions, and the region geometry they ask for.
 //
 //   WEFT_RETURN_IF_ERROR(ValidatePoolOptions(options, /*has_factory=*/true));
-//   WEFT_ASSIGN_OR_RETURN(Geometry g, GeometryFor(options));
+//   WEFT_ASSIGN_OR_RETURN(Geometry g, GeometryFor(options, methods));
 //
 // Every error is InvalidArgument and names the field and the fix.
 //
@@ -22,7 +22,8 @@ namespace internal {
 absl::Status ValidatePoolOptions(const PoolOptions& options, bool has_factory);
 
 // The geometry of each worker's region, checked.
-absl::StatusOr<Geometry> GeometryFor(const PoolOptions& options);
+// `method_count`: the served interface's, for the stats cells.
+absl::StatusOr<Geometry> GeometryFor(const PoolOptions& options, uint32_t method_count);
 
 }  // namespace internal
 }  // namespace weft

@@ -1,5 +1,7 @@
 #include "runtime/internal/pool_core.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -25,10 +27,12 @@ PoolCore::PoolCore(const PoolOptions& options, absl::Span<const MethodInfo> meth
 
 absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& options,
                                                            uint64_t interface_id,
+                                                           const char* interface_name,
                                                            absl::Span<const MethodInfo> methods,
                                                            SkeletonFactory factory) {
   WEFT_RETURN_IF_ERROR(ValidatePoolOptions(options, factory != nullptr));
-  WEFT_ASSIGN_OR_RETURN(const Geometry geometry, GeometryFor(options));
+  WEFT_ASSIGN_OR_RETURN(const Geometry geometry,
+                        GeometryFor(options, static_cast<uint32_t>(methods.size())));
   const bool process = options.runtime == WorkerRuntime::kProcess;
 
   std::shared_ptr<PoolCore> core(new PoolCore(options, methods));
@@ -48,6 +52,25 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
     core->workers_.push_back(std::move(worker));
   }
   core->picker_ = std::make_unique<WorkerPicker>(options, std::move(loads), geometry.lanes);
+  StatsBlock::Spec spec;
+  spec.interface_name = interface_name != nullptr ? interface_name : "";
+  spec.interface_id = interface_id;
+  for (const MethodInfo& m : methods) spec.method_names.emplace_back(m.name);
+  spec.workers = static_cast<uint32_t>(core->workers_.size());
+  spec.lanes = geometry.lanes;
+  spec.enabled = options.stats;
+  spec.process_workers = process;
+  WEFT_ASSIGN_OR_RETURN(core->stats_, StatsBlock::Create(spec));
+  for (uint32_t w = 0; w < core->workers_.size(); ++w) {
+    struct stat st;
+    if (fstat(core->workers_[w]->region.fd(), &st) == 0) {
+      core->stats_.worker(w).region_dev = st.st_dev;
+      core->stats_.worker(w).region_inode = st.st_ino;
+    }
+  }
+  if (options.stats) core->lane_config_.stats = &core->stats_;
+  core->lane_config_.registry = core->registry_.get();
+  core->lane_config_.clock = ProcessTickScale();
   if (process) {
     std::vector<Supervisor::Worker> supervised;
     for (auto& worker : core->workers_) {
@@ -241,15 +264,15 @@ std::vector<uint32_t> PoolCore::JoinThreadWorkers(absl::Time until) {
 
 PoolStats PoolCore::Stats() const {
   PoolStats stats;
+  std::vector<RegionView> regions;
   for (const auto& worker : workers_) {
+    regions.push_back(RegionView{worker->region.base(), worker->region.size()});
+  }
+  ReadPoolStats(stats_, regions, MonotonicNanos(), &stats);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const Worker* worker = workers_[i].get();
     const RegionHeader* header = worker->region.header();
-    WorkerStats w;
-    // Relaxed (these four): counters and flags for display; no data is read
-    // through them.
-    w.calls_served = header->calls_served.load(std::memory_order_relaxed);
-    w.sleeps = header->sleeps.load(std::memory_order_relaxed);
-    w.sleeping = header->worker_sleeping.load(std::memory_order_relaxed) != 0;
-    w.calls_started = header->calls_started.load(std::memory_order_relaxed);
+    WorkerStats& w = stats.workers[i];
     // Acquire: pairs with the supervisor's release stores of the pid.
     w.pid = worker->status.pid.load(std::memory_order_acquire);
     // Acquire: pairs with the worker's release store of boots.
@@ -267,7 +290,6 @@ PoolStats PoolCore::Stats() const {
     // Relaxed: display only.
     w.failed = worker->status.failed.load(std::memory_order_relaxed);
     w.last_exit = const_cast<WorkerStatus&>(worker->status).get_last_exit();
-    stats.workers.push_back(w);
   }
   MutexLock lock(&lanes_mutex_);
   for (size_t w = 0; w < workers_.size(); ++w) {

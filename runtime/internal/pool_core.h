@@ -43,6 +43,7 @@
 #include "runtime/internal/lane_registry.h"
 #include "runtime/internal/mutex.h"
 #include "runtime/internal/region.h"
+#include "runtime/internal/stats_block.h"
 #include "runtime/internal/supervisor.h"
 #include "runtime/internal/worker_status.h"
 #include "runtime/pool_options.h"
@@ -62,6 +63,7 @@ class PoolCore {
   // started, or the first failure (everything started is stopped again).
   static absl::StatusOr<std::shared_ptr<PoolCore>> Create(const PoolOptions& options,
                                                           uint64_t interface_id,
+                                                          const char* interface_name,
                                                           absl::Span<const MethodInfo> methods,
                                                           SkeletonFactory factory);
   ~PoolCore();
@@ -128,6 +130,7 @@ class PoolCore {
   std::atomic<uint32_t> shutting_down_{0};
   Continuations continuations_;
   std::unique_ptr<Supervisor> supervisor_;  // process workers
+  StatsBlock stats_;                        // the host's stats and the pool's names
 
   mutable Mutex lanes_mutex_;  // guards the creation of Worker::lanes entries
   absl::Status StopEverything(ShutdownMode mode, absl::Duration grace);

@@ -13,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/internal/spsc_ring.h"
+#include "runtime/internal/stats_cells.h"
+#include "runtime/internal/stats_clock.h"
 
 namespace weft {
 namespace internal {
@@ -75,6 +77,10 @@ absl::Status CheckGeometry(const Geometry& g) {
           "weft: initial_payload_bytes must be a multiple of 8 in [64, 1 MiB], got ", bytes));
     }
   }
+  if (g.stats_methods > 65536) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("weft: at most 65536 methods carry stats, got ", g.stats_methods));
+  }
   if (g.heap_bytes % kPage != 0 || g.heap_bytes > (uint64_t{1} << 36)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "weft: heap bytes must be page-aligned and at most 64 GiB, got ", g.heap_bytes));
@@ -89,7 +95,10 @@ absl::Status CheckGeometry(const Geometry& g) {
 
 uint64_t LaneStride(const Geometry& g) { return Parts(g).stride; }
 uint64_t LanesOffset() { return RoundUp(sizeof(RegionHeader), kPage); }
-uint64_t RegionBytes(const Geometry& g) { return LanesOffset() + g.lanes * LaneStride(g); }
+uint64_t StatsOffset(const Geometry& g) { return LanesOffset() + g.lanes * LaneStride(g); }
+uint64_t RegionBytes(const Geometry& g) {
+  return RoundUp(StatsOffset(g) + uint64_t{g.stats_methods} * sizeof(WorkerMethodCells), kPage);
+}
 
 LaneLayout LaneAt(const Geometry& g, uint32_t lane) {
   const LaneParts p = Parts(g);
@@ -151,6 +160,10 @@ void Region::RestoreHeader() {
   h->geometry = geometry_;
   h->lanes_offset = LanesOffset();
   h->lane_stride = LaneStride(geometry_);
+  const TickScale scale = ProcessTickScale();
+  h->clock_kind = static_cast<uint32_t>(scale.kind);
+  h->clock_shift = scale.shift;
+  h->clock_mult = scale.mult;
 }
 
 absl::StatusOr<Region> Region::Open(const std::string& path) {

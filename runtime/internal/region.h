@@ -42,6 +42,8 @@ absl::Status CheckGeometry(const Geometry& geometry);
 uint64_t LaneStride(const Geometry& geometry);
 uint64_t LanesOffset();
 uint64_t RegionBytes(const Geometry& geometry);
+// Where the WorkerMethodCells (geometry.stats_methods of them) start.
+uint64_t StatsOffset(const Geometry& geometry);
 LaneLayout LaneAt(const Geometry& geometry, uint32_t lane);
 
 class Region {

@@ -33,6 +33,12 @@ uint32_t WorkerLoop::ActiveLanes() const {
 
 absl::Status WorkerLoop::Start() {
   if (absl::Status s = Region::Validate(base_, bytes_); !s.ok()) return s;
+  // The host's stats clock: the worker's ticks must compare with the host's.
+  clock_.kind = header_->clock_kind == static_cast<uint32_t>(TickKind::kTsc) ? TickKind::kTsc
+                                                                             : TickKind::kMonotonic;
+  clock_.shift = std::min<uint32_t>(header_->clock_shift, 63);
+  clock_.mult = clock_.kind == TickKind::kTsc ? header_->clock_mult : 1;
+  if (clock_.kind == TickKind::kMonotonic) clock_.shift = 0;
   if (header_->interface_id != impl_->WeftInterfaceId() ||
       header_->method_count != impl_->WeftMethods().size()) {
     return absl::FailedPreconditionError(
@@ -64,7 +70,7 @@ absl::Status WorkerLoop::Start() {
 }
 
 LaneWorker& WorkerLoop::MakeLane(uint32_t i) {
-  lanes_[i] = std::make_unique<LaneWorker>(base_, bytes_, geometry_, i, max_payload_words_);
+  lanes_[i] = std::make_unique<LaneWorker>(base_, bytes_, geometry_, i, max_payload_words_, clock_);
   return *lanes_[i];
 }
 

@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "runtime/internal/lane_worker.h"
 #include "runtime/internal/layout.h"
+#include "runtime/internal/stats_clock.h"
 #include "runtime/pool_options.h"
 #include "runtime/skeleton.h"
 
@@ -62,6 +63,7 @@ class WorkerLoop {
   uint64_t bytes_;
   RegionHeader* header_;
   Geometry geometry_;
+  TickScale clock_;  // the host's, read from the header by Start()
   SkeletonBase* impl_;
   SpinPolicy spin_;
   uint64_t max_payload_words_;
