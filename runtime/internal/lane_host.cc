@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "capnp/any.h"
+#include "runtime/internal/host_stats.h"
 #include "runtime/internal/slot.h"
 #include "runtime/internal/wait.h"
 
@@ -250,13 +251,7 @@ void LaneHost::Submit(CallState* call, RegionMessageBuilder& builder) {
   // carries it is handed to the user.
   call->refs.store(2, std::memory_order_relaxed);
   call->phase.store(kInFlight, std::memory_order_relaxed);
-  uint64_t ticks = 0;
-  if (config_.stats != nullptr) {
-    ticks = std::max<uint64_t>(ReadTicks(config_.clock), 1);  // 0 means "not timed"
-    // This thread owns the lane, so it is host shard lane_'s only writer.
-    AddOwned(config_.stats->method(lane_, call->method->index).submitted, 1);
-    AddOwned(config_.stats->worker_submitted(lane_, worker_), 1);
-  }
+  const uint64_t ticks = CountSubmit(config_.stats, lane_, worker_, call->method->index);
   call->submit_ticks = ticks;
   const CallDescriptor descriptor{slot,
                                   host.seq,
@@ -408,7 +403,8 @@ void LaneHost::ResolveFromSlot(CallState* call) {
       call->segment_count = table.count;
       call->reader.emplace(kj::arrayPtr(call->segments.data(), call->segment_count),
                            CallerReaderOptions());
-      CountResolved(call, absl::StatusCode::kOk);
+      CountResolution(config_.stats, call->method->index, absl::StatusCode::kOk,
+                      call->submit_ticks);
       // Release: publishes the reader and segments to whoever claims them
       // (acquire loads of phase in CallHandle and Evacuate).
       call->phase.store(kReadyInSlot, std::memory_order_release);
@@ -435,7 +431,7 @@ void LaneHost::ResolveFromSlot(CallState* call) {
       }
     }
   }
-  CountResolved(call, call->status.code());
+  CountResolution(config_.stats, call->method->index, call->status.code(), call->submit_ticks);
   // A status, or results copied out: the slot goes back now.
   // Release: publishes the outcome; pairs with the acquire loads of phase.
   call->phase.store(kReady, std::memory_order_release);
@@ -453,7 +449,7 @@ void LaneHost::ResolveByHost(CallState* call, Outcome& outcome, bool worker_done
     call->segment_count = 1;
     call->reader.emplace(kj::arrayPtr(call->segments.data(), 1));
   }
-  CountResolved(call, call->status.code());
+  CountResolution(config_.stats, call->method->index, call->status.code(), call->submit_ticks);
   if (outcome.kind == Outcome::Kind::kUnsent || worker_done) {
     // No worker touches the slot (any more): it goes back now.
     // Release: publishes the outcome; pairs with the acquire loads of phase.
@@ -470,24 +466,6 @@ void LaneHost::ResolveByHost(CallState* call, Outcome& outcome, bool worker_done
   // (WakeSlotWaiters); pairs with the acquire loads of phase.
   call->phase.store(kReady, std::memory_order_seq_cst);
   WakeSlotWaiters(shared, *region_->header());
-}
-
-void LaneHost::CountResolved(const CallState* call, absl::StatusCode code) {
-  StatsBlock* stats = config_.stats;
-  if (stats == nullptr) return;
-  const std::optional<uint32_t> bound = config_.registry->LaneOfThisThread();
-  // A thread bound to a lane is that host shard's only writer; any other
-  // thread shares the last shard, with read-modify-writes.
-  const bool shared = !bound.has_value();
-  HostMethodCells& cells =
-      stats->method(shared ? stats->shared_shard() : *bound, call->method->index);
-  const uint32_t c = static_cast<uint32_t>(code);
-  Add(cells.by_code[c < kStatusCodes ? c : static_cast<uint32_t>(absl::StatusCode::kUnknown)], 1,
-      shared);
-  if (call->submit_ticks == 0) return;
-  const uint64_t now = ReadTicks(config_.clock);
-  if (now < call->submit_ticks) return;  // counters of two cores disagree
-  Record(cells.round_trip, TicksToNanos(now - call->submit_ticks, config_.clock), shared);
 }
 
 void LaneHost::CopyOut(CallState* call) {

@@ -34,14 +34,12 @@
 #include "runtime/call_options.h"
 #include "runtime/internal/abort_budget.h"
 #include "runtime/internal/call_state.h"
-#include "runtime/internal/lane_registry.h"
+#include "runtime/internal/host_stats.h"
 #include "runtime/internal/layout.h"
 #include "runtime/internal/region.h"
 #include "runtime/internal/region_message.h"
 #include "runtime/internal/span_allocator.h"
 #include "runtime/internal/spsc_ring.h"
-#include "runtime/internal/stats_block.h"
-#include "runtime/internal/stats_clock.h"
 #include "runtime/pool_options.h"
 
 namespace weft {
@@ -59,9 +57,7 @@ struct LaneConfig {
   // The pool's stats (null with PoolOptions::stats off): the lane's owner
   // counts submits in host shard `lane`; a resolving thread counts in the
   // shard of the lane it is bound to, if any, else the shared shard.
-  StatsBlock* stats = nullptr;
-  const LaneRegistry* registry = nullptr;  // for LaneOfThisThread
-  TickScale clock;
+  HostStatsConfig stats;
 };
 
 // How a call resolves (LaneHost::Resolve).
@@ -176,8 +172,6 @@ class LaneHost final : public SpillSource {
   // Copies the results the segments point at into call->copy and opens the
   // reader over the copy.
   void CopyOut(CallState* call);
-  // Counts `call`'s resolution with `code` and its round trip (the stats).
-  void CountResolved(const CallState* call, absl::StatusCode code);
 
   Region* region_;
   uint32_t worker_;

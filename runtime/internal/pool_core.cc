@@ -68,9 +68,9 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
       core->stats_.worker(w).region_inode = st.st_ino;
     }
   }
-  if (options.stats) core->lane_config_.stats = &core->stats_;
-  core->lane_config_.registry = core->registry_.get();
-  core->lane_config_.clock = ProcessTickScale();
+  if (options.stats) core->lane_config_.stats.block = &core->stats_;
+  core->lane_config_.stats.registry = core->registry_.get();
+  core->lane_config_.stats.clock = ProcessTickScale();
   if (process) {
     std::vector<Supervisor::Worker> supervised;
     for (auto& worker : core->workers_) {
