@@ -9,7 +9,7 @@
 // power of two [2^k, 2^(k+1)) is cut into 16 equal buckets, so a bucket is
 // at most 1/16 of its lower bound wide and a percentile (the bucket's
 // midpoint) is within 1/32 (3.2%) of every value in it. The top bucket
-// holds everything from 2^40 ns (18 minutes) up. 592 buckets, 4.7 KB.
+// holds everything from 2^40 ns (18 minutes) up. 593 buckets, 4.7 KB.
 //
 // The pool's own histograms live in shared memory and are written there by
 // their single writer (runtime/internal/stats_block.h); this type is what a
@@ -31,7 +31,8 @@ class LatencyHistogram {
   static constexpr uint32_t kSubBucketBits = 4;
   static constexpr uint32_t kSubBuckets = 1u << kSubBucketBits;  // 16
   static constexpr uint32_t kTopBit = 40;                        // 2^40 ns and up: the last bucket
-  static constexpr uint32_t kBuckets = kSubBuckets + (kTopBit - kSubBucketBits) * kSubBuckets;
+  // 16 exact, 16 per octave from 2^4 to 2^40, and one for 2^40 ns and up.
+  static constexpr uint32_t kBuckets = kSubBuckets + (kTopBit - kSubBucketBits) * kSubBuckets + 1;
 
   // The bucket `ns` falls in.
   static constexpr uint32_t BucketOf(uint64_t ns) {
@@ -49,8 +50,8 @@ class LatencyHistogram {
     const uint64_t mantissa = kSubBuckets + (b - kSubBuckets) % kSubBuckets;
     return mantissa << shift;
   }
-  // One past the largest value in bucket `b` (the top bucket: its low end
-  // doubled, a nominal bound).
+  // One past the largest value in bucket `b` (the top bucket: a nominal
+  // bound, 1/16 above its low end).
   static constexpr uint64_t BucketHigh(uint32_t b) {
     if (b < kSubBuckets) return b + 1;
     const uint32_t shift = (b - kSubBuckets) / kSubBuckets;
