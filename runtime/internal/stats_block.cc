@@ -210,9 +210,15 @@ void ReadPoolStats(const StatsBlock& block, absl::Span<const RegionView> regions
     const uint64_t boots = rh->boots.load(std::memory_order_relaxed);
     ws.restarts = boots > 1 ? boots - 1 : 0;
     ws.pid = rh->worker_pid.load(std::memory_order_relaxed);
+    // One copy of the geometry, checked again on its own: a process worker
+    // may rewrite its header between Validate and here.
     Geometry g;
     std::memcpy(&g, &rh->geometry, sizeof(g));
     const uint32_t cells = std::min(g.stats_methods, h.methods);
+    if (!CheckGeometry(g).ok() ||
+        StatsOffset(g) + uint64_t{cells} * sizeof(WorkerMethodCells) > r.bytes) {
+      continue;
+    }
     const char* at = r.base + StatsOffset(g);
     for (uint32_t m = 0; m < cells; ++m) {
       const auto& c = reinterpret_cast<const WorkerMethodCells*>(at)[m];
