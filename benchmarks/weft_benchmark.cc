@@ -2,6 +2,7 @@
 // generated stub.
 //
 //   BM_WeftEchoThread          echo(int64) round trip, thread worker
+//   BM_WeftEchoStatsOff        the same with PoolOptions::stats off
 //   BM_WeftEchoProcess         the same, process worker (bench_worker)
 //   BM_WeftEchoSleeping        the same, thread worker asleep on its futex
 //                              before each call (the wake-up path)
@@ -38,9 +39,10 @@ namespace {
 using Bench = weftbench::Bench;
 using BenchPool = weft::Pool<Bench>;
 
-absl::StatusOr<BenchPool> ThreadPool(const Options& options) {
+absl::StatusOr<BenchPool> ThreadPool(const Options& options, bool stats = true) {
   weft::PoolOptions pool_options;
   pool_options.workers = 1;
+  pool_options.stats = stats;
   const int cpu = options.worker_cpu;
   return BenchPool::Create(pool_options, [cpu] { return std::make_unique<BenchImpl>(cpu); });
 }
@@ -91,6 +93,13 @@ void EchoLoop(benchmark::State& state, BenchPool& pool) {
 void BM_WeftEchoThread(benchmark::State& state, Options options) {
   std::optional<BenchPool> pool = MakePool(state, options, false);
   if (pool) EchoLoop(state, *pool);
+}
+
+// The same with PoolOptions::stats off: what the stats cost a small call.
+void BM_WeftEchoStatsOff(benchmark::State& state, Options options) {
+  absl::StatusOr<BenchPool> pool = ThreadPool(options, /*stats=*/false);
+  if (!pool.ok()) return Fail(state, "Pool::Create: " + pool.status().ToString());
+  EchoLoop(state, *pool);
 }
 
 void BM_WeftEchoProcess(benchmark::State& state, Options options) {
@@ -316,6 +325,8 @@ void BM_WeftPayloadProcess(benchmark::State& state, Options options) {
 void RegisterSuite(const Options& options) {
   RunLength(benchmark::RegisterBenchmark("BM_WeftEchoThread", BM_WeftEchoThread, options), options,
             100);
+  RunLength(benchmark::RegisterBenchmark("BM_WeftEchoStatsOff", BM_WeftEchoStatsOff, options),
+            options, 100);
   RunLength(benchmark::RegisterBenchmark("BM_WeftEchoProcess", BM_WeftEchoProcess, options),
             options, 100);
   RunLength(benchmark::RegisterBenchmark("BM_WeftEchoThen", BM_WeftEchoThen, options), options,
