@@ -146,9 +146,12 @@ std::string EmitStub(const InterfaceModel& interface) {
     const std::string params = m.type_stem + "Params" + implicit_args;
     const std::string results = m.type_stem + "Results" + implicit_args;
     const std::string builder = (dependent ? "typename " : "") + params + "::Builder";
-    const std::string future = "::weft::Future<" + results + ">";
+    // A streaming method is a one-way call: whether it was queued.
+    const std::string future =
+        m.streaming ? "[[nodiscard]] ::absl::Status" : "::weft::Future<" + results + ">";
     const std::string method_info = "Traits::kMethods[" + std::to_string(m.index) + "]";
-    const std::string invoke = "    return Invoke<" + params + ", " + results + ">(";
+    const std::string invoke = m.streaming ? "    return Stream<" + params + ">("
+                                           : "    return Invoke<" + params + ", " + results + ">(";
     const std::string options = "const ::weft::CallOptions& options = {}";
     out += "\n";
     out += FormatComment(m.doc, "  ");

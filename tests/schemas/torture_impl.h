@@ -4,10 +4,12 @@
 #ifndef WEFT_TESTS_SCHEMAS_TORTURE_IMPL_H_
 #define WEFT_TESTS_SCHEMAS_TORTURE_IMPL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +21,10 @@ namespace weft_test {
 
 class TortureImpl final : public weft::Skeleton<torture::Torture> {
  public:
+  // With `gate` (not owned, outlives this), push waits until it is true:
+  // a worker slower than its caller.
+  explicit TortureImpl(const std::atomic<bool>* gate = nullptr) : gate_(gate) {}
+
   absl::Status delete_(DeleteCall& call) override {
     auto p = call.params();
     call.results().setNamespace(
@@ -52,6 +58,8 @@ class TortureImpl final : public weft::Skeleton<torture::Torture> {
   }
   absl::Status push(PushCall& call) override {
     // Streamed calls arrive in order: a gap is an error the host sees.
+    // Acquire: pairs with the test's release store that opens the gate.
+    while (gate_ != nullptr && !gate_->load(std::memory_order_acquire)) std::this_thread::yield();
     const uint64_t seq = call.params().getSeq();
     if (seq != next_seq_) {
       return absl::DataLossError(absl::StrCat("push ", seq, " arrived, expected ", next_seq_));
@@ -79,6 +87,7 @@ class TortureImpl final : public weft::Skeleton<torture::Torture> {
   }
 
  private:
+  const std::atomic<bool>* gate_;
   uint64_t next_seq_ = 0;
 };
 

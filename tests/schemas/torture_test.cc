@@ -5,10 +5,12 @@
 // the generic Box, each in a pool of its own; the branded superclass
 // TextBox; a renamed interface, one nested three structs deep, and one with
 // 210 methods.
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -112,6 +114,119 @@ TEST_P(TortureTest, ServesEveryGeneratedMethod) {
   auto right = stub.right("four").Get();
   ASSERT_TRUE(right.ok()) << right.status();
   EXPECT_EQ(right->getLength(), 4u);
+}
+
+// How many streamed calls the streaming tests send: a million, fewer under
+// the sanitizers (WEFT_STRESS_CALLS, which the tsan config sets; asan's
+// slowdown is smaller).
+uint64_t StreamCount() {
+  const char* env = std::getenv("WEFT_STRESS_CALLS");
+  return env != nullptr ? std::strtoull(env, nullptr, 10) : 1'000'000;
+}
+
+// Streamed calls: all arrive, in order (the worker fails a call that comes
+// out of order, and that failure would surface at Flush).
+TEST_P(TortureTest, StreamedCallsArriveInOrder) {
+  weft::Pool<torture::Torture> pool = TorturePool(GetParam());
+  weft::Stub<torture::Torture> stub = pool.stub();
+  const uint64_t count =
+      GetParam() == weft::WorkerRuntime::kThread ? StreamCount() : StreamCount() / 10;
+  std::atomic<uint64_t> sent{0};
+  Watchdog watchdog("the streamed calls", kHangBound, [&] { return sent.load(); });
+  const kj::byte byte = 1;
+  for (uint64_t i = 0; i < count; ++i) {
+    absl::Status queued = stub.push(i, capnp::Data::Reader(&byte, 1));
+    ASSERT_TRUE(queued.ok()) << "call " << i << ": " << queued;
+    sent.store(i + 1, std::memory_order_relaxed);  // Relaxed: the watchdog's progress hint
+  }
+  ASSERT_TRUE(stub.Flush().ok());
+  // The worker saw exactly `count` calls: the next seq it expects is count.
+  const kj::byte refuse = 0xff;
+  ASSERT_TRUE(stub.push(count, capnp::Data::Reader(&refuse, 1)).ok());
+  absl::Status flushed = stub.Flush();
+  EXPECT_EQ(flushed.code(), absl::StatusCode::kInvalidArgument) << flushed;
+  EXPECT_NE(flushed.message().find(absl::StrCat("push ", count, " refused")), std::string::npos)
+      << flushed;
+}
+
+// A worker error surfaces once: at the next Flush, or at the next streamed
+// call (which is then not sent).
+TEST_P(TortureTest, StreamedCallErrorSurfacesOnce) {
+  Watchdog watchdog("the streamed calls", kHangBound);
+  weft::Pool<torture::Torture> pool = TorturePool(GetParam());
+  weft::Stub<torture::Torture> stub = pool.stub();
+  const kj::byte ok = 1, refuse = 0xff;
+  ASSERT_TRUE(stub.push(0, capnp::Data::Reader(&refuse, 1)).ok());  // queued; fails later
+  absl::Status flushed = stub.Flush();
+  EXPECT_EQ(flushed.code(), absl::StatusCode::kInvalidArgument) << flushed;
+  EXPECT_TRUE(stub.Flush().ok()) << "reported once";
+
+  ASSERT_TRUE(stub.push(1, capnp::Data::Reader(&refuse, 1)).ok());
+  ASSERT_TRUE(stub.ping(1).Get().ok());  // the worker served push 1 before this
+  absl::Status next = stub.push(2, capnp::Data::Reader(&ok, 1));
+  EXPECT_EQ(next.code(), absl::StatusCode::kInvalidArgument) << next;
+  EXPECT_TRUE(stub.push(2, capnp::Data::Reader(&ok, 1)).ok());
+  EXPECT_TRUE(stub.Flush().ok());
+}
+
+// Backpressure: while the worker is stuck, a caller can queue no more than
+// the lane's slots (with queue_full = kFail the next call says so at once
+// and is not sent; nothing overflows); once it moves, everything queued is
+// served in order.
+TEST(TortureStreaming, BackpressureBoundsWhatIsQueued) {
+  Watchdog watchdog("the gated streamed calls", kHangBound);
+  std::atomic<bool> gate{false};
+  weft::PoolOptions options;
+  options.workers = 1;
+  options.slots_per_lane = 4;
+  options.queue_full = weft::QueueFull::kFail;
+  auto pool = weft::Pool<torture::Torture>::Create(
+      options, [&gate] { return std::make_unique<TortureImpl>(&gate); });
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  auto stub = pool->stub();
+  const kj::byte byte = 1;
+  uint64_t queued = 0;
+  absl::Status refused;
+  for (; queued < 100; ++queued) {
+    refused = stub.push(queued, capnp::Data::Reader(&byte, 1));
+    if (!refused.ok()) break;
+  }
+  EXPECT_EQ(queued, 4u) << "calls queued beyond the lane's 4 slots";
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  // Release: pairs with the worker's acquire load in TortureImpl::push.
+  gate.store(true, std::memory_order_release);
+  EXPECT_TRUE(stub.Flush().ok());
+  EXPECT_TRUE(stub.push(queued, capnp::Data::Reader(&byte, 1)).ok()) << "seq continues at 4";
+  EXPECT_TRUE(stub.Flush().ok());
+}
+
+// With queue_full = kWait a caller faster than the worker waits for room
+// instead: a worker that is held back at first still sees every call, in
+// order.
+TEST(TortureStreaming, SlowWorkerHoldsTheCallerBack) {
+  std::atomic<bool> gate{false};
+  weft::PoolOptions options;
+  options.workers = 1;
+  options.slots_per_lane = 4;
+  auto pool = weft::Pool<torture::Torture>::Create(
+      options, [&gate] { return std::make_unique<TortureImpl>(&gate); });
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  auto stub = pool->stub();
+  std::atomic<uint64_t> sent{0};
+  Watchdog watchdog("the held-back streamed calls", kHangBound, [&] { return sent.load(); });
+  std::thread opener([&] {
+    // Waits until the caller filled the slots (it blocks on the fifth).
+    while (sent.load(std::memory_order_relaxed) < 4) std::this_thread::yield();
+    // Release: pairs with the worker's acquire load in TortureImpl::push.
+    gate.store(true, std::memory_order_release);
+  });
+  const kj::byte byte = 1;
+  for (uint64_t i = 0; i < 10'000; ++i) {
+    ASSERT_TRUE(stub.push(i, capnp::Data::Reader(&byte, 1)).ok()) << i;
+    sent.store(i + 1, std::memory_order_relaxed);  // Relaxed: a progress hint
+  }
+  opener.join();
+  EXPECT_TRUE(stub.Flush().ok());
 }
 
 // Two brands of one generic interface, a pool each.

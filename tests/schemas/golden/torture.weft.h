@@ -546,16 +546,16 @@ class Stub<::torture::Torture> : public ::weft::internal::StubBase {
   using PushResults = ::capnp::StreamResult;
   template <typename Fill>
     requires(std::invocable<Fill&, PushParams::Builder>)
-  ::weft::Future<PushResults> push(Fill&& fill, const ::weft::CallOptions& options = {}) {
-    return Invoke<PushParams, PushResults>(Traits::kMethods[6], std::forward<Fill>(fill), options);
+  [[nodiscard]] ::absl::Status push(Fill&& fill, const ::weft::CallOptions& options = {}) {
+    return Stream<PushParams>(Traits::kMethods[6], std::forward<Fill>(fill), options);
   }
-  ::weft::Future<PushResults> push(
+  [[nodiscard]] ::absl::Status push(
       uint64_t seq, ::capnp::Data::Reader chunk, const ::weft::CallOptions& options = {}) {
     auto fill_params = [&](PushParams::Builder params_) {
       params_.setSeq(seq);
       params_.setChunk(chunk);
     };
-    return Invoke<PushParams, PushResults>(Traits::kMethods[6], fill_params, options);
+    return Stream<PushParams>(Traits::kMethods[6], fill_params, options);
   }
 
   // Skipped: its C++ name is Base.Left's `left`.
