@@ -11,4 +11,7 @@ interface Bench {
 
   # Reads every byte of `data` and returns their checksum (see checksum.h).
   checksum @1 (data :Data) -> (sum :UInt64);
+
+  # Takes its argument and returns nothing: a one-way streamed call.
+  sink @2 (value :Int64) -> stream;
 }

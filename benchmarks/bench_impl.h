@@ -38,6 +38,14 @@ class BenchImpl final : public weft::Skeleton<weftbench::Bench> {
     return absl::OkStatus();
   }
 
+  absl::Status sink(SinkCall& call) override {
+    // A gap means a streamed call was lost or reordered; the host's Flush says so.
+    const int64_t value = call.params().getValue();
+    if (value != next_sink_) return absl::DataLossError("sink: out of order");
+    ++next_sink_;
+    return absl::OkStatus();
+  }
+
   absl::Status checksum(ChecksumCall& call) override {
     const capnp::Data::Reader data = call.params().getData();
     call.results().setSum(Checksum(data.begin(), data.size()));
@@ -46,6 +54,7 @@ class BenchImpl final : public weft::Skeleton<weftbench::Bench> {
 
  private:
   int cpu_;
+  int64_t next_sink_ = 0;
 };
 
 }  // namespace weft_bench

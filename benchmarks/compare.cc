@@ -473,6 +473,8 @@ const std::vector<Ratio> kRatios = {
      "echo delivered by a Then callback p50 ÷ the same echo by Get() p50", "µs, no ms steps"},
     {"queue_over_get", "BM_WeftEchoQueue", "BM_WeftEchoThread",
      "echo delivered by CompletionQueue::Next p50 ÷ by Get() p50", "µs, no ms steps"},
+    {"stream_over_echo", "BM_WeftStreamThread", "BM_WeftEchoThread",
+     "a streamed (-> stream) call, queued, p50 ÷ the small round trip p50", "< 0.5"},
     {"pipelined_calls_per_s", "BM_WeftPipelined/256", "",
      "weft calls/s, 256 in flight from one thread to one worker", "≥ 20 M"},
 };
@@ -488,6 +490,7 @@ std::string Describe(const std::string& name) {
       {"BM_WeftEchoSleeping", "weft echo, worker asleep before each call"},
       {"BM_WeftEchoThen", "weft echo, result by Then callback (caller sleeps)"},
       {"BM_WeftEchoQueue", "weft echo, result by CompletionQueue::Next"},
+      {"BM_WeftStreamThread", "weft streamed call (-> stream), until queued"},
       {"BM_WeftPipelined/64", "weft echo, 64 in flight"},
       {"BM_WeftPipelined/256", "weft echo, 256 in flight"},
       {"BM_WeftHostThreads/2", "weft echo, 2 host threads (both on host CPU), 1 worker"},

@@ -10,6 +10,8 @@
 //                              (the continuation thread); the caller sleeps
 //                              until the callback ran
 //   BM_WeftEchoQueue           echo through a CompletionQueue: Add, Next()
+//   BM_WeftStreamThread        sink(int64), a `-> stream` method: the time until
+//                              the call is queued (no result; one Flush at the end)
 //   BM_WeftPipelined/W         echo with W calls in flight from one thread
 //   BM_WeftHostThreads/N       N host threads calling one worker at once
 //   BM_WeftPayloadThread/B     checksum(Data of B bytes): the host copies B
@@ -100,6 +102,29 @@ void BM_WeftEchoStatsOff(benchmark::State& state, Options options) {
   absl::StatusOr<BenchPool> pool = ThreadPool(options, /*stats=*/false);
   if (!pool.ok()) return Fail(state, "Pool::Create: " + pool.status().ToString());
   EchoLoop(state, *pool);
+}
+
+// One-way calls: each iteration times one streamed call until it is queued,
+// which includes settling earlier ones and waiting for room when the worker
+// is behind. One Flush after the loop checks that all arrived in order.
+void BM_WeftStreamThread(benchmark::State& state, Options options) {
+  std::optional<BenchPool> pool = MakePool(state, options, false);
+  if (!pool) return;
+  weft::Stub<Bench> stub = pool->stub();
+  LatencyRecorder rec;
+  int64_t v = 0;
+  rec.Begin();
+  for (auto _ : state) {
+    const uint64_t t0 = Ticks();
+    absl::Status queued = stub.sink(v);
+    rec.Add(Ticks() - t0);
+    if (!queued.ok()) return Fail(state, queued.ToString());
+    ++v;
+  }
+  absl::Status flushed = stub.Flush();
+  rec.End();
+  if (!flushed.ok()) return Fail(state, flushed.ToString());
+  rec.Report(state);
 }
 
 void BM_WeftEchoProcess(benchmark::State& state, Options options) {
@@ -333,6 +358,8 @@ void RegisterSuite(const Options& options) {
             100);
   RunLength(benchmark::RegisterBenchmark("BM_WeftEchoQueue", BM_WeftEchoQueue, options), options,
             100);
+  RunLength(benchmark::RegisterBenchmark("BM_WeftStreamThread", BM_WeftStreamThread, options),
+            options, 100);
   // Each call first waits for the worker's spin window to run out.
   benchmark::RegisterBenchmark("BM_WeftEchoSleeping", BM_WeftEchoSleeping, options)
       ->Iterations(options.smoke   ? 3

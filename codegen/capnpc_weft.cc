@@ -20,13 +20,22 @@
 //   layout.h           comments and wrapped lists in the generated text
 //   names.h            C++ spelling of identifiers, scopes and file names
 //
-// Errors (a generic interface, two methods of one interface's `extends` tree
-// with the same C++ name) go to stderr naming the interface; the exit status
-// is then 1 and nothing is written.
+// It never refuses a file capnpc-c++ accepts. What weft cannot carry (a
+// capability in a signature, a method whose C++ name is taken) is skipped,
+// one method at a time, with one warning line each on stderr naming the
+// file, the interface, the method and the reason, and how to silence it:
+//
+//   capnpc-weft: warning: dir/x.capnp: interface ns::I: method `I.watch` skipped: param `cb`
+//   is a capability (interface ns::Callback); ... [silence: $Weft.skip on the method]
+//
+// With WEFT_STRICT=1 in the environment (weft_capnp_library's strict = True)
+// those warnings are errors: exit status 1 and nothing written. Skips asked
+// for with $Weft.skip never warn. A malformed request is an error too.
 
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -54,10 +63,37 @@ int Main() {
   capnp::schema::CodeGeneratorRequest::Reader request =
       message.getRoot<capnp::schema::CodeGeneratorRequest>();
 
+  const char* strict_env = std::getenv("WEFT_STRICT");
+  const bool strict = strict_env != nullptr && std::string(strict_env) == "1";
+  const char* kind = strict ? "error" : "warning";
+
   // Generate everything before writing anything: an error leaves no output.
   std::vector<std::pair<std::string, std::string>> outputs;
+  int warnings = 0;
   for (const FileModel& file : BuildFileModels(request)) {
+    for (const Skipped& skipped : file.skipped) {
+      if (skipped.silenced) continue;
+      ++warnings;
+      std::cerr << "capnpc-weft: " << kind << ": " << file.source << ": interface " << skipped.name
+                << " skipped: " << skipped.reason
+                << " [silence: $Weft.skip on the interface; make it an error: strict = True]\n";
+    }
+    for (const InterfaceModel& interface : file.interfaces) {
+      for (const Skipped& skipped : interface.skipped) {
+        if (skipped.silenced) continue;
+        ++warnings;
+        std::cerr << "capnpc-weft: " << kind << ": " << file.source << ": interface "
+                  << interface.name << ": method `" << skipped.name
+                  << "` skipped: " << skipped.reason
+                  << " [silence: $Weft.skip on the method; make it an error: strict = True]\n";
+      }
+    }
     outputs.emplace_back(file.header_name, EmitHeader(file));
+  }
+  if (strict && warnings > 0) {
+    std::cerr << "capnpc-weft: " << warnings
+              << " method(s) skipped and strict mode is on (WEFT_STRICT=1); nothing written\n";
+    return 1;
   }
   for (const auto& [path, text] : outputs) {
     const std::filesystem::path out(path);

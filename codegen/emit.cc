@@ -14,7 +14,7 @@ namespace codegen {
 namespace {
 
 // Must match WEFT_CODEGEN_ABI_VERSION in runtime/interface.h.
-constexpr int kCodegenAbiVersion = 1;
+constexpr int kCodegenAbiVersion = 2;
 
 // A type id as a C++ literal, "0x0123456789abcdefull".
 std::string Hex(uint64_t id) {
@@ -27,12 +27,45 @@ std::string TraitsName(const InterfaceModel& interface) {
   return "InterfaceTraits<" + interface.cpp_type + ">";
 }
 
+bool Generic(const InterfaceModel& interface) { return !interface.template_params.empty(); }
+
+// "template <>" for an ordinary interface; a partial specialization over
+// every brand for a generic one.
+std::string TemplateHead(const InterfaceModel& interface) {
+  std::string out = "template <";
+  for (size_t i = 0; i < interface.template_params.size(); ++i) {
+    out += (i == 0 ? "typename " : ", typename ") + interface.template_params[i];
+  }
+  return out + ">\n";
+}
+
+// A generic interface's brand must not bind a capability: shared memory
+// has no capability table.
+std::string BrandCheck(const InterfaceModel& interface) {
+  std::string out;
+  for (const std::string& param : interface.template_params) {
+    out += "  static_assert(::weft::internal::kCarriesNoCapability<" + param + ">,\n";
+    out += "                \"weft cannot carry a capability: bind " + interface.name + "'s " +
+           param + " to a struct, list, Text, Data or AnyPointer type\");\n";
+  }
+  return out;
+}
+
+// "Not served" lines for the skipped methods, as a comment.
+std::string SkippedComment(const InterfaceModel& interface) {
+  if (interface.skipped.empty()) return "";
+  std::string text = "Not served by weft (capnpc-weft skipped them, so they are absent here):\n";
+  for (const Skipped& s : interface.skipped) text += "  " + s.name + ": " + s.reason + "\n";
+  return FormatComment(text, "");
+}
+
 // weft::InterfaceTraits<I>: the constexpr metadata, one MethodInfo a method.
 std::string EmitTraits(const InterfaceModel& interface) {
   const std::vector<MethodModel>& methods = interface.methods;
   const std::string count = std::to_string(methods.size());
   std::string out;
-  out += "template <>\nstruct " + TraitsName(interface) + " {\n";
+  out += TemplateHead(interface) + "struct " + TraitsName(interface) + " {\n";
+  out += BrandCheck(interface);
   out += "  static constexpr const char* kName = \"" + interface.name + "\";\n";
   out += "  static constexpr uint64_t kTypeId = " + Hex(interface.id) + ";\n";
   out += "  static constexpr std::size_t kMethodCount = " + count + ";\n";
@@ -45,8 +78,8 @@ std::string EmitTraits(const InterfaceModel& interface) {
       out += "      {" + std::to_string(m.index) + ", \"" + m.schema_name + "\", \"" +
              m.declaring_name + "\", " + Hex(m.declaring_id) + ", " + std::to_string(m.ordinal) +
              ", " + (m.abortable ? "true" : "false") + ", " + std::to_string(m.timeout_ms) + ", " +
-             (m.default_on_timeout ? "true" : "false") + ", ::capnp::typeId<" + m.results_type +
-             ">()},\n";
+             (m.default_on_timeout ? "true" : "false") + ", ::capnp::typeId<" +
+             m.skeleton_results_type + ">()},\n";
     }
     out += "  }};\n";
   }
@@ -58,14 +91,15 @@ std::string EmitTraits(const InterfaceModel& interface) {
 // dispatch from a method index to them.
 std::string EmitSkeleton(const InterfaceModel& interface) {
   const std::string& type = interface.cpp_type;
-  std::string out = FormatComment(interface.doc, "");
-  out += "template <>\nclass Skeleton<" + type + "> : public ::weft::internal::SkeletonBase {\n";
+  std::string out = FormatComment(interface.doc, "") + SkippedComment(interface);
+  out += TemplateHead(interface) + "class Skeleton<" + type +
+         "> : public ::weft::internal::SkeletonBase {\n";
   out += " public:\n";
   out += "  using Traits = ::weft::" + TraitsName(interface) + ";\n\n";
   for (const MethodModel& m : interface.methods) {
     out += FormatComment(m.doc, "  ");
-    out += WrapList("  using " + m.call_type + " = ::weft::Call<", {m.params_type, m.results_type},
-                    ">;", "      ");
+    out += WrapList("  using " + m.call_type + " = ::weft::Call<",
+                    {m.skeleton_params_type, m.skeleton_results_type}, ">;", "      ");
     out += "  virtual ::absl::Status " + m.cpp_name + "(" + m.call_type + "& call) = 0;\n\n";
   }
   out += "  uint64_t WeftInterfaceId() const override { return Traits::kTypeId; }\n";
@@ -91,27 +125,45 @@ std::string EmitSkeleton(const InterfaceModel& interface) {
 // weft::Stub<I>: per method the Params/Results aliases, the builder form
 // and, where the model has flat args, the flat form.
 std::string EmitStub(const InterfaceModel& interface) {
-  std::string out = FormatComment(interface.doc, "");
-  out +=
-      "template <>\nclass Stub<" + interface.cpp_type + "> : public ::weft::internal::StubBase {\n";
+  std::string out = FormatComment(interface.doc, "") + SkippedComment(interface);
+  out += TemplateHead(interface) + "class Stub<" + interface.cpp_type +
+         "> : public ::weft::internal::StubBase {\n";
   out += " public:\n";
   out += "  using ::weft::internal::StubBase::StubBase;\n";
   out += "  using Traits = ::weft::" + TraitsName(interface) + ";\n";
   for (const MethodModel& m : interface.methods) {
-    const std::string params = m.type_stem + "Params";
-    const std::string results = m.type_stem + "Results";
-    const std::string future = "::weft::Future<" + results + ">";
+    // A method with implicit parameters names its Params/Results as alias
+    // templates, and its forms are templates on them too.
+    std::string implicit_head;  // "template <typename U = ::capnp::AnyPointer>"
+    std::string implicit_args;  // "<U>"
+    for (const std::string& p : m.implicit_params) {
+      implicit_head +=
+          (implicit_head.empty() ? "" : ", ") + ("typename " + p) + " = ::capnp::AnyPointer";
+      implicit_args += (implicit_args.empty() ? "" : ", ") + p;
+    }
+    if (!implicit_args.empty()) implicit_args = "<" + implicit_args + ">";
+    const bool dependent = Generic(interface) || !m.implicit_params.empty();
+    const std::string params = m.type_stem + "Params" + implicit_args;
+    const std::string results = m.type_stem + "Results" + implicit_args;
+    const std::string builder = (dependent ? "typename " : "") + params + "::Builder";
+    // A streaming method is a one-way call: whether it was queued.
+    const std::string future =
+        m.streaming ? "[[nodiscard]] ::absl::Status" : "::weft::Future<" + results + ">";
     const std::string method_info = "Traits::kMethods[" + std::to_string(m.index) + "]";
-    const std::string invoke = "    return Invoke<" + params + ", " + results + ">(";
+    const std::string invoke = m.streaming ? "    return Stream<" + params + ">("
+                                           : "    return Invoke<" + params + ", " + results + ">(";
     const std::string options = "const ::weft::CallOptions& options = {}";
     out += "\n";
     out += FormatComment(m.doc, "  ");
-    out += "  using " + params + " = " + m.params_type + ";\n";
-    out += "  using " + results + " = " + m.results_type + ";\n";
-    out += "  template <typename Fill>\n";
+    const std::string alias_head =
+        implicit_head.empty() ? "" : "  template <" + implicit_head + ">\n";
+    out += alias_head + "  using " + m.type_stem + "Params = " + m.params_type + ";\n";
+    out += alias_head + "  using " + m.type_stem + "Results = " + m.results_type + ";\n";
+    out +=
+        "  template <" + (implicit_head.empty() ? "" : implicit_head + ", ") + "typename Fill>\n";
     // Parenthesized: a bare concept-id followed by `::weft::Future` would
     // parse as one nested name.
-    out += "    requires(std::invocable<Fill&, " + params + "::Builder>)\n";
+    out += "    requires(std::invocable<Fill&, " + builder + ">)\n";
     out +=
         WrapList("  " + future + " " + m.cpp_name + "(", {"Fill&& fill", options}, ") {", "      ");
     out += WrapList(invoke, {method_info, "std::forward<Fill>(fill)", "options"}, ");", "        ");
@@ -122,12 +174,11 @@ std::string EmitStub(const InterfaceModel& interface) {
     args.push_back(options);
     out += WrapList("  " + future + " " + m.cpp_name + "(", args, ") {", "      ");
     if (m.flat->empty()) {
-      out += WrapList(invoke, {method_info, "[](" + params + "::Builder) {}", "options"}, ");",
-                      "        ");
+      out += WrapList(invoke, {method_info, "[](" + builder + ") {}", "options"}, ");", "        ");
     } else {
       // `fill_params` and `params_` cannot collide with an argument: schema
       // names have no '_', and only keywords and `options` get one appended.
-      out += "    auto fill_params = [&](" + params + "::Builder params_) {\n";
+      out += "    auto fill_params = [&](" + builder + " params_) {\n";
       for (const FlatArg& arg : *m.flat) {
         out += "      params_." + arg.setter + "(" + arg.name + ");\n";
       }
@@ -156,13 +207,23 @@ std::string EmitHeader(const FileModel& file) {
   out += "#include <array>\n#include <concepts>\n#include <cstddef>\n#include <cstdint>\n";
   out += "#include <utility>\n\n";
   out += "#include \"" + source + ".h\"\n";
+  bool streams = false;  // capnpc-c++'s header names StreamResult without including it
+  for (const InterfaceModel& interface : file.interfaces) {
+    for (const MethodModel& m : interface.methods) streams |= m.streaming;
+  }
+  if (streams) out += "#include \"capnp/stream.capnp.h\"\n";
   out += "#include \"runtime/weft.h\"\n\n";
   const std::string abi = std::to_string(kCodegenAbiVersion);
   out += "static_assert(WEFT_CODEGEN_ABI_VERSION == " + abi + ",\n";
   out += "              \"" + file.header_name + " was generated for weft codegen ABI version " +
          abi + "; \"\n              \"regenerate it with this runtime's capnpc-weft\");\n";
+  if (!file.skipped.empty()) {
+    std::string text = "Interfaces capnpc-weft generated nothing for:\n";
+    for (const Skipped& s : file.skipped) text += "  " + s.name + ": " + s.reason + "\n";
+    out += "\n" + FormatComment(text, "");
+  }
   if (file.interfaces.empty()) {
-    out += "\n// " + source + " declares no interfaces.\n";
+    out += "\n// " + source + " declares no interfaces weft serves.\n";
     return out;
   }
   out += "\nnamespace weft {\n";

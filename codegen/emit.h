@@ -5,7 +5,8 @@
 //   InterfaceTraits            weft::InterfaceTraits<I>: type id, methods, annotations
 //   Skeletons (worker side)    weft::Skeleton<I>: one pure virtual per method, the dispatch
 //   Stubs (host side)          weft::Stub<I>: per method a builder form and, where the
-//                              params allow, a flat form
+//                              params allow, a flat form (a `-> stream` method's return
+//                              an absl::Status: one-way calls, see runtime/stub.h)
 //
 // All logic lives in the runtime headers (runtime/interface.h,
 // runtime/skeleton.h, runtime/stub.h); generated bodies are one line of

@@ -5,13 +5,13 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "capnp/schema-loader.h"
 #include "capnp/schema.capnp.h"
 #include "capnp/schema.h"
+#include "codegen/cpp_types.h"
 #include "codegen/names.h"
 #include "kj/string.h"
 
@@ -20,34 +20,6 @@ namespace codegen {
 namespace {
 
 namespace schema = ::capnp::schema;
-
-// Annotation ids this generator understands.
-constexpr uint64_t kCxxNamespaceId = 0xb9c6f99ebf805f2cull;      // /capnp/c++.capnp namespace
-constexpr uint64_t kCxxNameId = 0xf264a779fef191ceull;           // /capnp/c++.capnp name
-constexpr uint64_t kAbortableId = 0x9df0aa79230e8d3eull;         // /schema/weft.capnp abortable
-constexpr uint64_t kDefaultOnTimeoutId = 0xe3a4c7b19d2f6051ull;  // ... defaultOnTimeout
-constexpr uint64_t kTimeoutMsId = 0xd56cefed1852b481ull;         // /schema/weft.capnp timeoutMs
-
-std::string Str(kj::StringPtr s) { return std::string(s.cStr(), s.size()); }
-
-std::optional<schema::Value::Reader> FindAnnotation(
-    capnp::List<schema::Annotation>::Reader annotations, uint64_t id) {
-  for (schema::Annotation::Reader annotation : annotations) {
-    if (annotation.getId() == id) return annotation.getValue();
-  }
-  return std::nullopt;
-}
-
-// The C++ name capnpc-c++ gives a field or method: its $Cxx.name, else its
-// schema name (capnpc-c++'s protoName()).
-template <typename Reader>
-std::string ProtoName(Reader reader) {
-  if (std::optional<schema::Value::Reader> name =
-          FindAnnotation(reader.getAnnotations(), kCxxNameId)) {
-    return Str(name->getText());
-  }
-  return Str(reader.getName());
-}
 
 // The C++ type of a flat-form argument of type `which`, or nullptr when
 // there is no flat form for it: struct, list, interface, AnyPointer (and
@@ -76,7 +48,7 @@ const char* FlatArgType(schema::Type::Which which) {
 // loader, so imported files' declarations are known too.
 class ModelBuilder {
  public:
-  explicit ModelBuilder(schema::CodeGeneratorRequest::Reader request) {
+  explicit ModelBuilder(schema::CodeGeneratorRequest::Reader request) : types_(loader_) {
     for (schema::Node::Reader node : request.getNodes()) loader_.load(node);
     for (schema::Node::SourceInfo::Reader info : request.getSourceInfo()) {
       source_info_.emplace(info.getId(), info);
@@ -90,7 +62,25 @@ class ModelBuilder {
     std::vector<capnp::InterfaceSchema> interfaces;
     CollectInterfaces(loader_.get(file.getId()), interfaces);
     for (const capnp::InterfaceSchema& interface : interfaces) {
-      model.interfaces.push_back(Interface(interface));
+      if (FindAnnotation(interface.getProto().getAnnotations(), kSkipId)) {
+        model.skipped.push_back({WithoutGlobalScope(types_.PlainName(interface.getProto().getId())),
+                                 "marked $Weft.skip", true});
+        continue;
+      }
+      std::optional<std::string> outer = GenericScopeAbove(interface.getProto());
+      if (outer) {
+        model.skipped.push_back(
+            {WithoutGlobalScope(types_.PlainName(interface.getProto().getId())),
+             "it is nested in the generic " + *outer +
+                 ", whose type parameters C++ cannot deduce from weft::Stub<...>'s argument "
+                 "(move it out of the generic scope)",
+             false});
+        continue;
+      }
+      // Unbound: a generic interface's type parameters stay parameters (the
+      // default brand would bind them to AnyPointer).
+      model.interfaces.push_back(
+          Interface(loader_.getUnbound(interface.getProto().getId()).asInterface()));
     }
     return model;
   }
@@ -99,13 +89,48 @@ class ModelBuilder {
   InterfaceModel Interface(capnp::InterfaceSchema interface) {
     InterfaceModel model;
     model.id = interface.getProto().getId();
-    model.cpp_type = CppName(model.id);
-    model.name = WithoutGlobalScope(model.cpp_type);
-    std::set<uint64_t> seen;
-    CollectMethods(interface, interface, seen, model.methods);
-    CheckDistinctNames(interface, model.methods);
+    TypeParams params = TemplateParams(model.id, model.template_params);
+    model.cpp_type = types_.Named(interface, params).name;
+    model.name = WithoutGlobalScope(types_.PlainName(model.id));
     model.doc = DocText(model.id, std::nullopt);
+    std::set<uint64_t> seen;
+    std::map<std::string, std::string> taken;  // C++ name or type stem -> "Decl.method"
+    CollectMethods(interface, params, seen, taken, model);
     return model;
+  }
+
+  // The template parameters of every generic scope from the outermost down
+  // to `id` (an interface in `struct Outer(T)` has T), named as the schema
+  // names them; and the names they spell as.
+  TypeParams TemplateParams(uint64_t id, std::vector<std::string>& names) {
+    TypeParams params;
+    std::vector<schema::Node::Reader> chain;
+    for (schema::Node::Reader node = loader_.get(id).getProto(); !node.isFile();
+         node = loader_.get(node.getScopeId()).getProto()) {
+      chain.insert(chain.begin(), node);
+    }
+    for (schema::Node::Reader node : chain) {
+      uint32_t index = 0;
+      for (schema::Node::Parameter::Reader parameter : node.getParameters()) {
+        names.push_back(Str(parameter.getName()));
+        params.brand[{node.getId(), index++}] = names.back();
+      }
+    }
+    return params;
+  }
+
+  // The nearest enclosing scope of `node` with type parameters, as "struct
+  // ns::Outer"; nullopt if none. capnpc-c++ makes such an interface a member
+  // of a class template, which no partial specialization can match.
+  std::optional<std::string> GenericScopeAbove(schema::Node::Reader node) {
+    for (schema::Node::Reader scope = loader_.get(node.getScopeId()).getProto(); !scope.isFile();
+         scope = loader_.get(scope.getScopeId()).getProto()) {
+      if (scope.getParameters().size() > 0) {
+        return std::string(scope.isInterface() ? "interface " : "struct ") +
+               WithoutGlobalScope(types_.PlainName(scope.getId()));
+      }
+    }
+    return std::nullopt;
   }
 
   // Every interface in `scope`'s tree of nested declarations, in declaration
@@ -119,37 +144,66 @@ class ModelBuilder {
   }
 
   // Own methods by ordinal, then each superclass's, depth first in `extends`
-  // order, each interface once (a diamond lists the shared base once).
-  void CollectMethods(capnp::InterfaceSchema served, capnp::InterfaceSchema interface,
-                      std::set<uint64_t>& seen, std::vector<MethodModel>& out) {
+  // order, each interface once (a diamond lists the shared base once). A
+  // superclass comes with its brand (`extends(Box(Text))`), so its methods'
+  // types are spelled as that brand binds them.
+  void CollectMethods(capnp::InterfaceSchema interface, const TypeParams& params,
+                      std::set<uint64_t>& seen, std::map<std::string, std::string>& taken,
+                      InterfaceModel& out) {
     schema::Node::Reader node = interface.getProto();
     if (!seen.insert(node.getId()).second) return;
-    if (node.getIsGeneric()) {
-      const bool own = node.getId() == served.getProto().getId();
-      throw CodegenError(Describe(own ? interface : served) +
-                         (own ? " is generic (has type parameters)"
-                              : " extends the generic interface " + Str(node.getDisplayName())) +
-                         "; weft does not support generic interfaces");
-    }
-    const std::string declaring_name = WithoutGlobalScope(CppName(node.getId()));
+    const std::string declaring_name = WithoutGlobalScope(types_.PlainName(node.getId()));
     for (capnp::InterfaceSchema::Method method : interface.getMethods()) {
       schema::Method::Reader proto = method.getProto();
-      if (proto.getImplicitParameters().size() > 0) {
-        throw CodegenError(
-            Describe(interface) + ": method `" + Str(proto.getName()) +
-            "` is generic (has type parameters); weft does not support generic methods");
+      const std::string schema_name = Str(proto.getName());
+      const std::string qualified = declaring_name + "." + schema_name;
+      auto skip = [&](std::string reason, bool silenced) {
+        out.skipped.push_back({qualified, std::move(reason), silenced});
+      };
+      if (FindAnnotation(proto.getAnnotations(), kSkipId)) {
+        skip("marked $Weft.skip", true);
+        continue;
+      }
+      std::optional<std::string> capability = CapabilityIn(method.getParamType(), "param ");
+      if (!capability) capability = CapabilityIn(method.getResultType(), "result ");
+      if (capability) {
+        skip(*capability + "; shared memory has no capability table, so weft cannot carry it",
+             false);
+        continue;
       }
       MethodModel m;
-      m.index = static_cast<uint32_t>(out.size());
-      m.schema_name = Str(proto.getName());
+      m.schema_name = schema_name;
       const std::string proto_name = ProtoName(proto);
       m.cpp_name = SafeIdentifier(proto_name);
       m.type_stem = TitleCase(proto_name);
       m.call_type = m.type_stem + "Call";
-      m.params_type = MethodStructName(interface, proto, proto.getParamStructType(),
-                                       proto.getParamBrand(), "Params");
-      m.results_type = MethodStructName(interface, proto, proto.getResultStructType(),
-                                        proto.getResultBrand(), "Results");
+      for (const std::string& name : {m.cpp_name, m.type_stem}) {
+        auto it = taken.find(name);
+        if (it != taken.end()) {
+          capability = "its C++ name `" + name + "` is taken by method `" + it->second +
+                       "`; weft puts all methods of an interface and its superclasses in one "
+                       "class (rename one with $Cxx.name)";
+          break;
+        }
+      }
+      if (capability) {
+        skip(*capability, false);
+        continue;
+      }
+      taken.emplace(m.cpp_name, qualified);
+      taken.emplace(m.type_stem, qualified);
+
+      TypeParams stub_params = params;
+      for (schema::Node::Parameter::Reader implicit : proto.getImplicitParameters()) {
+        m.implicit_params.push_back(Str(implicit.getName()));
+      }
+      stub_params.implicit = m.implicit_params;
+      m.params_type = CppTypes::AsType(types_.MethodStruct(method, false, stub_params));
+      m.results_type = CppTypes::AsType(types_.MethodStruct(method, true, stub_params));
+      m.skeleton_params_type = CppTypes::AsType(types_.MethodStruct(method, false, params));
+      m.skeleton_results_type = CppTypes::AsType(types_.MethodStruct(method, true, params));
+      m.streaming = method.getResultType().getProto().getId() == kStreamResultId;
+      m.index = static_cast<uint32_t>(out.methods.size());
       m.declaring_name = declaring_name;
       m.declaring_id = node.getId();
       m.ordinal = method.getOrdinal();
@@ -161,121 +215,78 @@ class ModelBuilder {
         m.timeout_ms = timeout->getUint32();
       }
       m.doc = DocText(node.getId(), method.getIndex());
-      m.flat = FlatArgs(proto.getParamStructType());
-      out.push_back(std::move(m));
+      if (m.implicit_params.empty()) m.flat = FlatArgs(method.getParamType(), params);
+      out.methods.push_back(std::move(m));
     }
     for (capnp::InterfaceSchema superclass : interface.getSuperclasses()) {
-      CollectMethods(served, superclass, seen, out);
+      CollectMethods(superclass, params, seen, taken, out);
     }
   }
 
-  // Every method becomes a member of one C++ class, inherited ones included,
-  // and names the FooCall / FooParams / FooResults aliases after itself: no
-  // two may share a C++ name or a type stem, nor one's name the other's stem.
-  void CheckDistinctNames(capnp::InterfaceSchema interface,
-                          const std::vector<MethodModel>& methods) {
-    std::map<std::string, const MethodModel*> by_name;
-    for (const MethodModel& m : methods) {
-      auto [it, inserted] = by_name.emplace(m.cpp_name, &m);
-      if (inserted) std::tie(it, inserted) = by_name.emplace(m.type_stem, &m);
-      if (!inserted) {
-        throw CodegenError(Describe(interface) + ": method `" + it->second->declaring_name + "." +
-                           it->second->schema_name + "` and method `" + m.declaring_name + "." +
-                           m.schema_name +
-                           "` have the same C++ name; weft puts all methods of an interface and "
-                           "its superclasses in one class (rename one, e.g. with $Cxx.name)");
-      }
+  // Where `type` holds a capability: the path to it from `where` ("cb",
+  // "holder.cap", "cbs[]") and what it is; nullopt when it holds none. Structs are searched field
+  // by field (groups and lists too), each struct once. A type parameter is not a capability here:
+  // the brand that binds it decides, and the generated code refuses a capability brand at compile
+  // time.
+  using Found = std::pair<std::string, std::string>;
+  std::optional<Found> CapabilityIn(capnp::Type type, const std::string& where,
+                                    std::set<uint64_t>& seen) {
+    if (type.isInterface()) {
+      return Found{where, "interface " + WithoutGlobalScope(types_.PlainName(
+                                             type.asInterface().getProto().getId()))};
     }
+    if (type.isAnyPointer() && type.getBrandParameter() == nullptr &&
+        type.getImplicitParameter() == nullptr &&
+        type.whichAnyPointerKind() == schema::Type::AnyPointer::Unconstrained::CAPABILITY) {
+      return Found{where, "Capability"};
+    }
+    if (type.isList()) return CapabilityIn(type.asList().getElementType(), where + "[]", seen);
+    if (!type.isStruct()) return std::nullopt;
+    capnp::StructSchema structure = type.asStruct();
+    if (!seen.insert(structure.getProto().getId()).second) return std::nullopt;
+    for (capnp::StructSchema::Field field : structure.getFields()) {
+      std::optional<Found> found =
+          CapabilityIn(field.getType(), where + "." + Str(field.getProto().getName()), seen);
+      if (found) return found;
+    }
+    return std::nullopt;
   }
 
-  // "::ns::Outer::Name" from the scope chain (Node.scopeId), the parents'
-  // nestedNodes and the file's $Cxx.namespace; "" for a file without one.
-  std::string CppName(uint64_t id) {
-    schema::Node::Reader node = loader_.get(id).getProto();
-    if (node.isFile()) {
-      std::optional<schema::Value::Reader> ns =
-          FindAnnotation(node.getAnnotations(), kCxxNamespaceId);
-      return ns ? NamespacePrefix(Str(ns->getText())) : "";
+  // The first field of a params or results struct holding a capability,
+  // "param `cb` is a capability (interface ns::Callback)".
+  std::optional<std::string> CapabilityIn(capnp::StructSchema structure, const char* kind) {
+    std::set<uint64_t> seen{structure.getProto().getId()};
+    for (capnp::StructSchema::Field field : structure.getFields()) {
+      std::optional<Found> found =
+          CapabilityIn(field.getType(), Str(field.getProto().getName()), seen);
+      if (found) return kind + ("`" + found->first + "` is a capability (" + found->second + ")");
     }
-    if (node.getScopeId() == 0) {
-      throw CodegenError("capnpc-weft: internal error: " + Str(node.getDisplayName()) +
-                         " has no scope (an implicit parameter struct named outside its method)");
-    }
-    return CppName(node.getScopeId()) + "::" + UnqualifiedName(node);
-  }
-
-  // The node's name within its parent scope, as capnpc-c++ spells it.
-  std::string UnqualifiedName(schema::Node::Reader node) {
-    if (std::optional<schema::Value::Reader> name =
-            FindAnnotation(node.getAnnotations(), kCxxNameId)) {
-      return Str(name->getText());
-    }
-    schema::Node::Reader parent = loader_.get(node.getScopeId()).getProto();
-    for (schema::Node::NestedNode::Reader nested : parent.getNestedNodes()) {
-      if (nested.getId() == node.getId()) return Str(nested.getName());
-    }
-    if (parent.isStruct()) {
-      for (schema::Field::Reader field : parent.getStruct().getFields()) {
-        if (field.isGroup() && field.getGroup().getTypeId() == node.getId()) {
-          return TitleCase(ProtoName(field));
-        }
-      }
-    }
-    if (parent.isInterface()) {
-      for (schema::Method::Reader method : parent.getInterface().getMethods()) {
-        if (method.getParamStructType() == node.getId())
-          return TitleCase(ProtoName(method)) + "Params";
-        if (method.getResultStructType() == node.getId())
-          return TitleCase(ProtoName(method)) + "Results";
-      }
-    }
-    throw CodegenError("capnpc-weft: internal error: " + Str(node.getDisplayName()) +
-                       " is not declared in its scope " + Str(parent.getDisplayName()));
-  }
-
-  // The params or results struct of `method`: the implicit one capnp
-  // declares inside the interface (`I::FooParams`), or an explicit struct.
-  std::string MethodStructName(capnp::InterfaceSchema interface, schema::Method::Reader method,
-                               uint64_t struct_id, schema::Brand::Reader brand,
-                               const char* suffix) {
-    schema::Node::Reader node = loader_.get(struct_id).getProto();
-    if (node.getIsGeneric() || brand.getScopes().size() > 0) {
-      throw CodegenError(Describe(interface) + ": method `" + Str(method.getName()) +
-                         "` uses the generic struct " + Str(node.getDisplayName()) + " as its " +
-                         (suffix[0] == 'P' ? "params" : "results") +
-                         "; weft does not support generic types in method signatures");
-    }
-    if (node.getScopeId() == 0) {
-      return CppName(interface.getProto().getId()) + "::" + TitleCase(ProtoName(method)) + suffix;
-    }
-    return CppName(struct_id);
-  }
-
-  std::string Describe(capnp::InterfaceSchema interface) {
-    return "capnpc-weft: error: interface " + Str(interface.getProto().getDisplayName());
+    return std::nullopt;
   }
 
   // The flat-form arguments for a params struct, or nullopt when some field
   // is not a plain scalar, enum, Text or Data slot (or the struct has a union).
-  std::optional<std::vector<FlatArg>> FlatArgs(uint64_t params_id) {
-    schema::Node::Reader node = loader_.get(params_id).getProto();
-    if (!node.isStruct() || node.getStruct().getDiscriminantCount() > 0) return std::nullopt;
+  std::optional<std::vector<FlatArg>> FlatArgs(capnp::StructSchema params_struct,
+                                               const TypeParams& params) {
+    schema::Node::Reader node = params_struct.getProto();
+    if (node.getStruct().getDiscriminantCount() > 0) return std::nullopt;
     std::vector<FlatArg> args;
-    for (schema::Field::Reader field : node.getStruct().getFields()) {
-      if (!field.isSlot() || field.getDiscriminantValue() != schema::Field::NO_DISCRIMINANT) {
+    for (capnp::StructSchema::Field field : params_struct.getFields()) {
+      schema::Field::Reader proto = field.getProto();
+      if (!proto.isSlot() || proto.getDiscriminantValue() != schema::Field::NO_DISCRIMINANT) {
         return std::nullopt;
       }
-      schema::Type::Reader type = field.getSlot().getType();
+      capnp::Type type = field.getType();
       FlatArg arg;
       if (type.isVoid()) continue;  // nothing to pass
       if (type.isEnum()) {
-        arg.type = CppName(type.getEnum().getTypeId());
+        arg.type = CppTypes::AsType(types_.Type(type, params));
       } else if (const char* cpp_type = FlatArgType(type.which())) {
         arg.type = cpp_type;
       } else {
         return std::nullopt;
       }
-      const std::string name = ProtoName(field);
+      const std::string name = ProtoName(proto);
       arg.name = FlatParamName(name);
       arg.setter = SetterName(name);
       args.push_back(std::move(arg));
@@ -294,6 +305,7 @@ class ModelBuilder {
   }
 
   capnp::SchemaLoader loader_;
+  CppTypes types_;
   std::map<uint64_t, schema::Node::SourceInfo::Reader> source_info_;
 };
 

@@ -26,7 +26,7 @@ def _capnp_files(dep):
         return dep + "_capnp_files"
     return dep + ":" + dep.rpartition("/")[2] + "_capnp_files"
 
-def _capnp_cc_library(name, srcs, deps, weft, visibility, **kwargs):
+def _capnp_cc_library(name, srcs, deps, weft, visibility, strict = False, **kwargs):
     for src in srcs:
         if not src.endswith(".capnp"):
             fail("%s: srcs must be .capnp files, got %s" % (name, src))
@@ -53,6 +53,9 @@ def _capnp_cc_library(name, srcs, deps, weft, visibility, **kwargs):
     # writing them under $(GENDIR) puts them where Bazel expects this
     # package's outputs.
     cmd = "capnp compile -I/usr/include -I. -oc++:$(GENDIR)"
+    if strict:
+        # capnpc-weft's warnings (methods it skips) become errors.
+        cmd = "WEFT_STRICT=1 " + cmd
     tools = []
     if weft:
         cmd += " -o$(location %s):$(GENDIR)" % _PLUGIN
@@ -91,7 +94,7 @@ def _capnp_cc_library(name, srcs, deps, weft, visibility, **kwargs):
         **dict(prefix_args, **kwargs)
     )
 
-def weft_capnp_library(name, srcs, deps = [], visibility = None, **kwargs):
+def weft_capnp_library(name, srcs, deps = [], visibility = None, strict = False, **kwargs):
     """C++ for Cap'n Proto schemas: capnpc-c++ types and weft stubs/skeletons.
 
     Args:
@@ -101,9 +104,12 @@ def weft_capnp_library(name, srcs, deps = [], visibility = None, **kwargs):
       deps: weft_capnp_library (or capnp_cc_library) targets whose schemas
         the srcs import. //schema:weft_capnp is always a dependency.
       visibility: of the library and its filegroup.
+      strict: capnpc-weft skips what weft cannot carry (a capability in a
+        signature, a clashing C++ name) with a warning; strict = True makes
+        each such warning an error. Skips marked $Weft.skip never warn.
       **kwargs: common attributes (testonly, tags, ...).
     """
-    _capnp_cc_library(name, srcs, deps, True, visibility, **kwargs)
+    _capnp_cc_library(name, srcs, deps, True, visibility, strict, **kwargs)
 
 def capnp_cc_library(name, srcs, deps = [], visibility = None, **kwargs):
     """Like weft_capnp_library but capnpc-c++ only: no .weft.h, no runtime dep.

@@ -17,9 +17,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "capnp/common.h"
+
 // Bumped whenever the contract between capnpc-weft's output and the runtime
 // changes; every generated header checks it with a static_assert.
-#define WEFT_CODEGEN_ABI_VERSION 1
+#define WEFT_CODEGEN_ABI_VERSION 2
 
 namespace weft {
 
@@ -47,6 +49,16 @@ struct MethodInfo {
 //   static constexpr std::array<MethodInfo, kMethodCount> kMethods;
 template <typename I>
 struct InterfaceTraits;
+
+namespace internal {
+
+// False for a capability type (an interface, capnp::Capability): shared
+// memory has no capability table, so weft cannot carry one. The traits of a
+// generic interface static_assert it for each type argument of the brand.
+template <typename T>
+inline constexpr bool kCarriesNoCapability = ::capnp::kind<T>() != ::capnp::Kind::INTERFACE;
+
+}  // namespace internal
 
 template <typename I>
 class Skeleton;

@@ -109,6 +109,34 @@ CallHandle OutgoingCall::Submit(const std::shared_ptr<PoolCore>& core) {
   return CallHandle(core, state);
 }
 
+absl::Status OutgoingCall::StreamError(PoolCore* core) {
+  if (core == nullptr) {
+    return absl::FailedPreconditionError(
+        "weft: this stub is not bound to a pool (use pool.stub())");
+  }
+  absl::StatusOr<uint32_t> lane = core->BindLane();
+  if (!lane.ok()) return lane.status();
+  return core->stream(*lane).Poll();
+}
+
+void OutgoingCall::SubmitStreamed(const std::shared_ptr<PoolCore>& core) {
+  const uint32_t lane = lane_->lane_index();
+  CallHandle handle = Submit(core);
+  // No more than the lane's slots across the workers can be in flight.
+  const size_t bound = size_t{core->options().slots_per_lane} * core->options().workers;
+  core->stream(lane).Push(std::move(handle), bound);
+}
+
+absl::Status OutgoingCall::FlushStreams(PoolCore* core) {
+  if (core == nullptr) {
+    return absl::FailedPreconditionError(
+        "weft: this stub is not bound to a pool (use pool.stub())");
+  }
+  absl::StatusOr<uint32_t> lane = core->BindLane();
+  if (!lane.ok()) return lane.status();
+  return core->stream(*lane).Flush();
+}
+
 OutgoingCall::~OutgoingCall() {
   if (lane_ != nullptr) ReturnSlot();
 }

@@ -64,6 +64,18 @@ class OutgoingCall {
   // returned handle). `core` is shared with the handle.
   CallHandle Submit(const std::shared_ptr<PoolCore>& core);
 
+  // ---- Streamed calls (methods declared `-> stream`; internal/stream_lane.h).
+  // The first failure of this thread's earlier streamed calls to `core` not
+  // reported yet (then nothing more should be sent), else OK. Settles the
+  // finished ones on the way.
+  static absl::Status StreamError(PoolCore* core);
+  // Submit for a streamed call: the calling thread keeps the handle in its
+  // StreamLane (waiting for its oldest call when too many are pending).
+  void SubmitStreamed(const std::shared_ptr<PoolCore>& core);
+  // Waits for every streamed call this thread sent to `core`; the first
+  // failure not yet reported, else OK.
+  static absl::Status FlushStreams(PoolCore* core);
+
  private:
   void ReturnSlot();
   void End();

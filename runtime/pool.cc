@@ -22,6 +22,7 @@ namespace {
 void ShutdownAtEnd(PoolCore& core) {
   absl::Status stopped = core.Shutdown(ShutdownMode::kDrain, core.options().shutdown_grace);
   if (!stopped.ok()) std::fprintf(stderr, "%s\n", std::string(stopped.message()).c_str());
+  core.DropStreams();
 }
 
 }  // namespace

@@ -9,6 +9,17 @@
 //   auto a = math.square(7);                                         // flat
 //   auto b = math.hypot([](auto p) { p.setX(3); p.setY(4); });      // builder
 //
+// A streaming method (`write @0 (chunk :Data) -> stream;`) is a one-way
+// call: its forms return an absl::Status as soon as the request is queued
+// (OK), or say why it was not sent, which includes the failure of an earlier
+// streamed call of this thread (reported once, on the next streamed call or
+// Flush()). Flush() waits until every streamed call this thread sent through
+// the pool has been served. The submit ring and the lane's slots are the
+// backpressure: a caller faster than the worker waits for room.
+//
+//   for (auto& chunk : chunks) WEFT_RETURN_IF_ERROR(log.write(chunk));
+//   WEFT_RETURN_IF_ERROR(log.Flush());
+//
 // Thread safety: thread-safe. A stub may be copied and called from any
 // number of threads at once; each host thread gets its own lanes, so the hot
 // path takes no lock.
@@ -33,6 +44,10 @@ class StubBase {
   StubBase() = default;
   explicit StubBase(std::shared_ptr<PoolCore> core) : core_(std::move(core)) {}
 
+  // Waits until every streamed call this thread sent through the pool was
+  // served; the first failure among them not yet reported, else OK.
+  [[nodiscard]] absl::Status Flush() { return OutgoingCall::FlushStreams(core_.get()); }
+
  protected:
   // Reserves a slot, lets `fill` build the params in place, and sends the
   // call. `fill` is called at most once, before Invoke returns, and is not
@@ -48,6 +63,24 @@ class StubBase {
       return Future<Results>(CallHandle(call.BuildFailure(e)));
     }
     return Future<Results>(call.Submit(core_));
+  }
+
+  // A streamed call: like Invoke, but the result is only whether it was
+  // queued (see the file comment).
+  template <typename Params, typename Fill>
+  absl::Status Stream(const MethodInfo& method, Fill&& fill, const CallOptions& options) {
+    absl::Status earlier = OutgoingCall::StreamError(core_.get());
+    if (!earlier.ok()) return earlier;
+    OutgoingCall call;
+    absl::Status begun = call.Begin(core_.get(), method, options);
+    if (!begun.ok()) return begun;
+    try {
+      fill(call.message().initRoot<Params>());
+    } catch (const kj::Exception& e) {
+      return call.BuildFailure(e);
+    }
+    call.SubmitStreamed(core_);
+    return absl::OkStatus();
   }
 
  private:

@@ -32,3 +32,10 @@ annotation defaultOnTimeout @0xe3a4c7b19d2f6051 (method) :Void;
 # When the deadline passes, the caller gets the method's default (empty)
 # results instead of DeadlineExceeded. A call's `CallOptions.on_timeout`
 # overrides it.
+
+annotation skip @0xc4a1f3e9b2d80657 (method, interface) :Void;
+# capnpc-weft generates nothing for this method (on every interface that
+# inherits it) or this interface, and prints no warning for it; the generated
+# header still lists it as skipped. For constructs weft cannot carry (a
+# capability in the signature, ...), which are skipped anyway, it silences
+# the warning.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks that every git-tracked C++ file (*.h, *.cc) is formatted as
-# .clang-format says, with clang-format-14. Skipped: tests/codegen/golden/
+# .clang-format says, with clang-format-14. Skipped: tests/*/golden/
 # (generated code, compared byte for byte with capnpc-weft's output) and
 # third_party/. Prints the files that are not formatted and the command that
 # formats them; exits non-zero if there are any. Changes nothing.
@@ -18,7 +18,7 @@ fi
 files=()
 while IFS= read -r -d '' f; do
   case "$f" in
-    tests/codegen/golden/* | third_party/*) continue ;;
+    tests/*/golden/* | third_party/*) continue ;;
   esac
   # Tracked but deleted in the work tree: nothing to check.
   [[ -f "$f" ]] && files+=("$f")

@@ -37,6 +37,7 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
 
   std::shared_ptr<PoolCore> core(new PoolCore(options, methods));
   core->registry_ = LaneRegistry::Create(geometry.lanes);
+  core->streams_ = std::make_unique<StreamLane[]>(geometry.lanes);
   std::vector<WorkerLoadSource> loads;
   std::vector<std::future<absl::Status>> started;
   // On any failure below, the destructor's Shutdown stops what started.
@@ -141,7 +142,10 @@ PoolCore::~PoolCore() {
 
 absl::StatusOr<uint32_t> PoolCore::BindLane() {
   WEFT_ASSIGN_OR_RETURN(const LaneRegistry::Binding binding, registry_->Bind());
-  if (binding.fresh) MakeLanes(binding.lane);
+  if (binding.fresh) {
+    streams_[binding.lane].Clear();  // a thread that exited left them
+    MakeLanes(binding.lane);
+  }
   return binding.lane;
 }
 

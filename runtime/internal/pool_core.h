@@ -44,6 +44,7 @@
 #include "runtime/internal/mutex.h"
 #include "runtime/internal/region.h"
 #include "runtime/internal/stats_block.h"
+#include "runtime/internal/stream_lane.h"
 #include "runtime/internal/supervisor.h"
 #include "runtime/internal/worker_status.h"
 #include "runtime/pool_options.h"
@@ -88,6 +89,13 @@ class PoolCore {
   // The LaneHost of (worker, lane); the lane must be bound by this thread.
   LaneHost* Lane(uint32_t worker, uint32_t lane) { return workers_[worker]->lanes[lane].get(); }
   Continuations& continuations() { return continuations_; }
+  // The streamed calls of the thread bound to `lane` (stream_lane.h).
+  StreamLane& stream(uint32_t lane) { return streams_[lane]; }
+  // Forgets every lane's streamed calls: they hold the core, so the pool's
+  // end drops them to let it go.
+  void DropStreams() {
+    for (uint32_t lane = 0; lane < registry_->lanes(); ++lane) streams_[lane].Clear();
+  }
 
   // ---- Control.
   // Stops the pool (see Pool::Shutdown). Bounded by `grace` (plus a moment
@@ -125,6 +133,7 @@ class PoolCore {
   // left running past the shutdown grace never outlives its memory.
   std::vector<std::shared_ptr<Worker>> workers_;
   std::shared_ptr<LaneRegistry> registry_;
+  std::unique_ptr<StreamLane[]> streams_;  // one per lane index
   std::unique_ptr<WorkerPicker> picker_;
   AbortBudget aborts_;
   std::atomic<uint32_t> shutting_down_{0};

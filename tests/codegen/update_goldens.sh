@@ -4,14 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-goldens=(shapes.weft.h)
+# package/header pairs: tests/<package>/golden/<header>.
+goldens=(codegen/shapes.weft.h schemas/torture.weft.h schemas/plain.weft.h)
 
 targets=()
-for g in "${goldens[@]}"; do targets+=("//tests/codegen:$g"); done
+for g in "${goldens[@]}"; do targets+=("//tests/${g%/*}:${g##*/}"); done
 tools/bazel build "${targets[@]}"
 
 bin=$(tools/bazel info bazel-bin 2>/dev/null)
 for g in "${goldens[@]}"; do
-  install -m 0644 "$bin/tests/codegen/$g" "tests/codegen/golden/$g"
-  echo "updated tests/codegen/golden/$g"
+  mkdir -p "tests/${g%/*}/golden"
+  install -m 0644 "$bin/tests/$g" "tests/${g%/*}/golden/${g##*/}"
+  echo "updated tests/${g%/*}/golden/${g##*/}"
 done

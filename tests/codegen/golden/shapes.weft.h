@@ -12,8 +12,8 @@
 #include "tests/codegen/shapes.capnp.h"
 #include "runtime/weft.h"
 
-static_assert(WEFT_CODEGEN_ABI_VERSION == 1,
-              "tests/codegen/shapes.weft.h was generated for weft codegen ABI version 1; "
+static_assert(WEFT_CODEGEN_ABI_VERSION == 2,
+              "tests/codegen/shapes.weft.h was generated for weft codegen ABI version 2; "
               "regenerate it with this runtime's capnpc-weft");
 
 namespace weft {
