@@ -19,6 +19,7 @@
 
 #include "absl/time/time.h"
 #include "runtime/balancer.h"
+#include "runtime/log.h"
 
 namespace weft {
 
@@ -107,6 +108,11 @@ struct PoolOptions {
   // How long the pool's destructor (a kDrain shutdown) waits for calls in
   // flight before it cancels them.
   absl::Duration shutdown_grace = absl::Seconds(30);
+  // The lifecycle log (runtime/log.h). Events below the level are dropped;
+  // unset, the level is WEFT_LOG's, else kWarning. With a sink, events go to
+  // it instead of stderr.
+  std::optional<LogLevel> log_level;
+  LogSink log_sink;
 };
 
 enum class ShutdownMode {
