@@ -50,7 +50,8 @@ enum class LogEventKind {
   kHardTimeoutKill,    // warning: a call ran past hard_timeout; its worker is SIGKILLed
   kWorkerStartFailed,  // warning: a replacement did not come up (crashed, no Ready)
   kWorkerGivenUp,      // error: max_restarts failed starts in a row; its calls fail
-  kWorkerExit,         // info: a process worker exited while the pool shut down
+  kWorkerExit,         // info: a process worker ended while the pool shut down
+                       // (warning if not by status 0, SIGTERM or SIGKILL)
 };
 
 struct LogEvent {

@@ -1,5 +1,6 @@
 #include "runtime/internal/lifecycle_log.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -105,9 +106,14 @@ LogEvent WorkerReadyEvent(uint32_t w, pid_t pid) {
 LogEvent WorkerEndEvent(uint32_t w, pid_t pid, int wait_status, const std::string& how,
                         bool shutting_down) {
   const bool known = wait_status >= 0;
-  const bool clean = known && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+  // At shutdown the pool ends its workers itself: an exit with status 0, or
+  // the SIGKILL/SIGTERM it sends (PR_SET_PDEATHSIG sends SIGKILL as the
+  // supervisor thread ends), is expected; anything else is worth a warning.
+  const bool expected = known && ((WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) ||
+                                  (WIFSIGNALED(wait_status) && (WTERMSIG(wait_status) == SIGKILL ||
+                                                                WTERMSIG(wait_status) == SIGTERM)));
   LogEvent event = shutting_down
-                       ? Event(clean ? LogLevel::kInfo : LogLevel::kWarning,
+                       ? Event(expected ? LogLevel::kInfo : LogLevel::kWarning,
                                LogEventKind::kWorkerExit, static_cast<int>(w), pid,
                                absl::StrCat("worker ", w, " (pid ", pid, ") stopped: ", how))
                        : Event(LogLevel::kWarning, LogEventKind::kWorkerDeath, static_cast<int>(w),

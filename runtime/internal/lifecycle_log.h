@@ -68,9 +68,9 @@ LogEvent PoolStartEvent(const PoolOptions& options);
 LogEvent PoolStopEvent(const absl::Status& result);
 LogEvent WorkerSpawnEvent(uint32_t w, pid_t pid, bool replacement);
 LogEvent WorkerReadyEvent(uint32_t w, pid_t pid);
-// A serving worker ended: kWorkerDeath, or kWorkerExit (info if it exited
-// with status 0) while the pool shuts down. `wait_status` is waitpid's, or
-// -1 if unknown; `how` is child_process.h's description of it.
+// A serving worker ended: kWorkerDeath, or kWorkerExit while the pool shuts
+// down (info for status 0, SIGKILL or SIGTERM, which the pool itself causes). `wait_status` is
+// waitpid's, or -1 if unknown; `how` is child_process.h's description of it.
 LogEvent WorkerEndEvent(uint32_t w, pid_t pid, int wait_status, const std::string& how,
                         bool shutting_down);
 LogEvent WorkerRestartEvent(uint32_t w, absl::Duration backoff, uint32_t failed_starts);
