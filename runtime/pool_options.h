@@ -19,6 +19,7 @@
 
 #include "absl/time/time.h"
 #include "runtime/balancer.h"
+#include "runtime/log.h"
 
 namespace weft {
 
@@ -110,8 +111,13 @@ struct PoolOptions {
   // Per-method counts, outcomes and latency histograms in shared memory
   // (Pool::Stats(), weft-top). Each side reads its clock twice per call;
   // false skips that and all per-method figures (the per-worker counters
-  // stay). The cost is in benchmarks/ (compare: stats_off_over_on).
+  // stay). The cost is in benchmarks/ (compare: stats_on_over_off).
   bool stats = true;
+  // The lifecycle log (runtime/log.h). Events below the level are dropped;
+  // unset, the level is WEFT_LOG's, else kWarning. With a sink, events go to
+  // it instead of stderr.
+  std::optional<LogLevel> log_level;
+  LogSink log_sink;
 };
 
 enum class ShutdownMode {

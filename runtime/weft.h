@@ -13,6 +13,7 @@
 #include "runtime/completion_queue.h"
 #include "runtime/future.h"
 #include "runtime/interface.h"
+#include "runtime/log.h"
 #include "runtime/pool.h"
 #include "runtime/pool_options.h"
 #include "runtime/signals.h"

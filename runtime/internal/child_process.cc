@@ -63,23 +63,30 @@ std::string DescribeExit(int status) {
   return absl::StrCat("ended with wait status ", status);
 }
 
-std::string KillAndReap(pid_t pid) {
+std::string KillAndReap(pid_t pid, int* wait_status) {
   kill(pid, SIGKILL);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  if (wait_status != nullptr) *wait_status = status;
   return DescribeExit(status);
 }
 
-std::string ReapAfterEof(pid_t pid) {
+std::string ReapAfterEof(pid_t pid, int* wait_status) {
   int status = 0;
   for (int i = 0; i < 200; ++i) {
     const pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return DescribeExit(status);
-    if (r < 0 && errno != EINTR) return "gone";
+    if (r == pid) {
+      if (wait_status != nullptr) *wait_status = status;
+      return DescribeExit(status);
+    }
+    if (r < 0 && errno != EINTR) {
+      if (wait_status != nullptr) *wait_status = -1;
+      return "gone";
+    }
     usleep(1000);
   }
-  return KillAndReap(pid) + " (it had closed its control socket)";
+  return KillAndReap(pid, wait_status) + " (it had closed its control socket)";
 }
 
 absl::StatusOr<SpawnedWorker> LaunchProcess(const PoolOptions& options, uint32_t index,

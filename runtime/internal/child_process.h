@@ -49,12 +49,14 @@ void CloseFds(SpawnedWorker& worker);
 // "exited with status 3", "killed by signal 9 (Killed)".
 std::string DescribeExit(int wait_status);
 
-// SIGKILLs and reaps `pid`; returns its description.
-std::string KillAndReap(pid_t pid);
+// SIGKILLs and reaps `pid`; returns its description. With `wait_status`
+// (not kept), stores waitpid's status there.
+std::string KillAndReap(pid_t pid, int* wait_status = nullptr);
 
 // Reaps a worker whose control socket closed: it normally exits right
-// away; one still alive after ~200 ms is killed.
-std::string ReapAfterEof(pid_t pid);
+// away; one still alive after ~200 ms is killed. With `wait_status` (not
+// kept), stores waitpid's status there, or -1 if it was not ours to reap.
+std::string ReapAfterEof(pid_t pid, int* wait_status = nullptr);
 
 // The command line as one string, for messages.
 std::string CommandString(const PoolOptions& options);

@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -18,7 +17,7 @@ namespace weft {
 namespace internal {
 
 PoolCore::PoolCore(const PoolOptions& options, absl::Span<const MethodInfo> methods)
-    : options_(options), methods_(methods), aborts_(options.abort_slots) {
+    : options_(options), logger_(options), methods_(methods), aborts_(options.abort_slots) {
   lane_config_.spin = options.spin;
   lane_config_.queue_full = options.queue_full;
   lane_config_.max_payload_words = options.max_payload_bytes / sizeof(capnp::word);
@@ -77,9 +76,10 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
     for (auto& worker : core->workers_) {
       supervised.push_back(Supervisor::Worker{&worker->region, &worker->status});
     }
-    core->supervisor_ =
-        std::make_unique<Supervisor>(options, std::move(supervised), &core->shutting_down_);
+    core->supervisor_ = std::make_unique<Supervisor>(options, std::move(supervised),
+                                                     &core->shutting_down_, &core->logger_);
     WEFT_RETURN_IF_ERROR(core->supervisor_->Start());
+    core->AnnounceStart();
     return core;
   }
   for (uint32_t w = 0; w < core->workers_.size(); ++w) {
@@ -91,7 +91,13 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
     if (!status.ok() && first_failure.ok()) first_failure = status;
   }
   WEFT_RETURN_IF_ERROR(first_failure);
+  core->AnnounceStart();
   return core;
+}
+
+void PoolCore::AnnounceStart() {
+  started_ = true;
+  logger_.Log(PoolStartEvent(options_));
 }
 
 absl::Status PoolCore::StartThreadWorker(uint32_t w, SkeletonFactory& factory,
@@ -128,16 +134,8 @@ absl::Status PoolCore::StartThreadWorker(uint32_t w, SkeletonFactory& factory,
 }
 
 PoolCore::~PoolCore() {
-  bool started;
-  {
-    MutexLock lock(&shutdown_mutex_);
-    started = shutdown_started_;
-  }
-  absl::Status stopped = Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration());
-  // Said once: a shutdown that ran before (~Pool, Shutdown) reported itself.
-  if (!started && !stopped.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(stopped.message()).c_str());
-  }
+  // A failure is logged by Shutdown itself (kPoolStop), once.
+  (void)Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration());
 }
 
 absl::StatusOr<uint32_t> PoolCore::BindLane() {
@@ -180,6 +178,9 @@ absl::Status PoolCore::Shutdown(ShutdownMode mode, absl::Duration grace) {
     shutdown_started_ = true;
   }
   absl::Status result = StopEverything(mode, grace);
+  // A pool that never started says only why it could not stop (Create
+  // returned why it could not start).
+  if (started_ || !result.ok()) logger_.Log(PoolStopEvent(result));
   MutexLock lock(&shutdown_mutex_);
   shutdown_done_ = true;
   shutdown_result_ = result;

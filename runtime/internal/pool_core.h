@@ -41,6 +41,7 @@
 #include "runtime/internal/continuations.h"
 #include "runtime/internal/lane_host.h"
 #include "runtime/internal/lane_registry.h"
+#include "runtime/internal/lifecycle_log.h"
 #include "runtime/internal/mutex.h"
 #include "runtime/internal/region.h"
 #include "runtime/internal/stats_block.h"
@@ -125,8 +126,14 @@ class PoolCore {
   absl::Status StartThreadWorker(uint32_t w, SkeletonFactory& factory,
                                  std::vector<std::future<absl::Status>>& started);
   void MakeLanes(uint32_t lane);
+  // Create succeeded: logs kPoolStart, and Shutdown will log kPoolStop.
+  void AnnounceStart();
 
   const PoolOptions options_;
+  // The lifecycle log; before supervisor_, which logs until it is destroyed.
+  Logger logger_;
+  // Set by Create before the pool is handed out; read by Shutdown after.
+  bool started_ = false;
   const absl::Span<const MethodInfo> methods_;
   LaneConfig lane_config_;
   // shared_ptr: a thread worker's thread holds its Worker too, so a thread

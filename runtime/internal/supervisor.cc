@@ -32,11 +32,6 @@ absl::Duration RestartBackoff(uint32_t failed_starts) {
                   absl::Seconds(5));
 }
 
-bool DebugLog() {
-  const char* log = std::getenv("WEFT_LOG");
-  return log != nullptr && std::strcmp(log, "debug") == 0;
-}
-
 // The supervisor finished a call for a worker that is gone: count it, so
 // load-aware balancers do not see it in flight for ever. No worker writes
 // these counters now (a replacement starts from them).
@@ -97,8 +92,11 @@ absl::StatusOr<SpawnedWorker> Launch(const PoolOptions& options, uint32_t w, int
 }  // namespace
 
 Supervisor::Supervisor(const PoolOptions& options, std::vector<Worker> workers,
-                       const std::atomic<uint32_t>* shutting_down)
-    : options_(options), workers_(std::move(workers)), shutting_down_(shutting_down) {
+                       const std::atomic<uint32_t>* shutting_down, Logger* logger)
+    : options_(options),
+      workers_(std::move(workers)),
+      shutting_down_(shutting_down),
+      logger_(logger) {
   for (uint32_t w = 0; w < workers_.size(); ++w) children_.push_back(std::make_unique<Child>(w));
 }
 
@@ -174,6 +172,7 @@ absl::Status Supervisor::StartFirst(uint32_t w) {
     if (options_.shared_memory == SharedMemory::kNamed) workers_[w].region->Unlink();
     return spawned.status();
   }
+  logger_->Log(WorkerSpawnEvent(w, spawned->pid, /*replacement=*/false));
   ReadResult read = ReadMessage(spawned->control_fd, absl::Now() + options_.startup_timeout);
   absl::Status ready;
   if (read.kind == ReadResult::kTimedOut) {
@@ -215,6 +214,7 @@ void Supervisor::LaunchReplacement(uint32_t w) {
     return;
   }
   child.pid = spawned->pid;
+  logger_->Log(WorkerSpawnEvent(w, child.pid, /*replacement=*/true));
   child.control_fd = spawned->control_fd;
   child.out.Adopt(spawned->stdout_fd);
   child.err.Adopt(spawned->stderr_fd);
@@ -267,7 +267,7 @@ void Supervisor::Adopt(uint32_t w, const SpawnedWorker& spawned) {
   workers_[w].status->pid.store(child.pid, std::memory_order_release);
   // Relaxed: display only.
   workers_[w].status->up.store(true, std::memory_order_relaxed);
-  if (DebugLog()) std::fprintf(stderr, "weft: worker %u started (pid %d)\n", w, child.pid);
+  logger_->Log(WorkerReadyEvent(w, child.pid));
 }
 
 void Supervisor::AbandonStart(uint32_t w, const absl::Status& status) {
@@ -293,11 +293,16 @@ void Supervisor::StartFailed(uint32_t w, const absl::Status& status) {
   Child& child = *children_[w];
   ++child.failed_starts;
   workers_[w].status->set_last_exit(std::string(status.message()));
+  logger_->Log(WorkerStartFailedEvent(w, status, child.failed_starts));
   if (child.failed_starts >= options_.max_restarts) {
     // Release: the balancer stops choosing it (its relaxed loads see it soon).
     workers_[w].status->failed.store(true, std::memory_order_release);
+    logger_->Log(WorkerGivenUpEvent(w, child.failed_starts));
   } else {
     child.restart_at = absl::Now() + RestartBackoff(child.failed_starts);
+    if (!ShuttingDown()) {
+      logger_->Log(WorkerRestartEvent(w, RestartBackoff(child.failed_starts), child.failed_starts));
+    }
   }
 }
 
@@ -305,14 +310,15 @@ void Supervisor::OnDeath(uint32_t w) {
   Child& child = *children_[w];
   // The control socket closed. A worker that closed it and lives on is
   // killed: it is of no use without it.
-  const std::string how = ReapAfterEof(child.pid);
+  int wait_status = -1;
+  const std::string how = ReapAfterEof(child.pid, &wait_status);
   // Forward what it printed last, then stop listening.
   child.out.DrainAndClose();
   child.err.DrainAndClose();
   close(child.control_fd);
   child.control_fd = -1;
   workers_[w].status->set_last_exit(how);
-  if (DebugLog()) std::fprintf(stderr, "weft: worker %u (pid %d) %s\n", w, child.pid, how.c_str());
+  logger_->Log(WorkerEndEvent(w, child.pid, wait_status, how, ShuttingDown()));
   const absl::Status status =
       child.killed_for_timeout
           ? absl::DeadlineExceededError(absl::StrCat("weft: the call ran past hard_timeout (",
@@ -330,7 +336,9 @@ void Supervisor::OnDeath(uint32_t w) {
   workers_[w].status->up.store(false, std::memory_order_relaxed);
   CompleteStartedCalls(w, status);
   child.restart_at = absl::Now() + RestartBackoff(child.failed_starts);
-  if (ShuttingDown()) {
+  if (!ShuttingDown()) {
+    logger_->Log(WorkerRestartEvent(w, RestartBackoff(child.failed_starts), child.failed_starts));
+  } else {
     // No replacement now: what was queued for it fails.
     FailQueuedCalls(w, absl::UnavailableError(
                            absl::StrCat("weft: worker ", w, " died during shutdown: ", how)));
@@ -493,6 +501,7 @@ void Supervisor::CheckTimers(uint32_t w, absl::Time now) {
         workers_[w].region->header()->busy_since_ns.load(std::memory_order_relaxed);
     if (since != 0 && MonotonicNanos() - since > absl::ToInt64Nanoseconds(*options_.hard_timeout)) {
       child.killed_for_timeout = true;
+      logger_->Log(HardTimeoutKillEvent(w, child.pid, *options_.hard_timeout));
       kill(child.pid, SIGKILL);  // its EOF comes next; OnDeath completes the call
     }
   }
@@ -515,10 +524,14 @@ void Supervisor::EndProcesses(absl::Time until) {
   auto reap_all = [&](absl::Time deadline) {
     for (;;) {
       bool left = false;
-      for (auto& child : children_) {
+      for (uint32_t w = 0; w < children_.size(); ++w) {
+        Child* child = children_[w].get();
         if (child->pid <= 0) continue;
         int status = 0;
         const pid_t r = waitpid(child->pid, &status, WNOHANG);
+        if (r == child->pid) {
+          logger_->Log(WorkerEndEvent(w, r, status, DescribeExit(status), /*shutting_down=*/true));
+        }
         if (r == child->pid || (r < 0 && errno == ECHILD)) {
           child->pid = -1;
         } else {
@@ -534,9 +547,14 @@ void Supervisor::EndProcesses(absl::Time until) {
       if (child->pid > 0) kill(child->pid, SIGTERM);
     }
     if (!reap_all(absl::Now() + absl::Seconds(1))) {
-      for (auto& child : children_) {
-        if (child->pid > 0) KillAndReap(child->pid);
-        child->pid = -1;
+      for (uint32_t w = 0; w < children_.size(); ++w) {
+        Child& child = *children_[w];
+        int status = -1;
+        if (child.pid > 0) {
+          const std::string how = KillAndReap(child.pid, &status);
+          logger_->Log(WorkerEndEvent(w, child.pid, status, how, /*shutting_down=*/true));
+        }
+        child.pid = -1;
       }
     }
   }

@@ -34,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "runtime/internal/child_process.h"
+#include "runtime/internal/lifecycle_log.h"
 #include "runtime/internal/region.h"
 #include "runtime/internal/worker_output.h"
 #include "runtime/internal/worker_status.h"
@@ -49,9 +50,10 @@ class Supervisor {
     WorkerStatus* status;  // not owned; outlives the supervisor
   };
   // `shutting_down` (not owned) is the pool's flag: once set, no worker is
-  // restarted and what waits for a replacement fails.
+  // restarted and what waits for a replacement fails. `logger` (not owned,
+  // outlives the supervisor) gets every worker's lifecycle events.
   Supervisor(const PoolOptions& options, std::vector<Worker> workers,
-             const std::atomic<uint32_t>* shutting_down);
+             const std::atomic<uint32_t>* shutting_down, Logger* logger);
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
   ~Supervisor() { Stop(absl::Now()); }
@@ -107,6 +109,7 @@ class Supervisor {
   std::vector<Worker> workers_;
   std::vector<std::unique_ptr<Child>> children_;  // the supervisor thread's
   const std::atomic<uint32_t>* shutting_down_;
+  Logger* logger_;
   std::thread thread_;
   int wake_fd_ = -1;  // eventfd: Stop wakes the loop's poll
   std::atomic<bool> stop_{false};
