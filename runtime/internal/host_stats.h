@@ -2,7 +2,8 @@
 // submit, in the owner's shard, and a resolution with its round trip, in
 // the resolving thread's shard.
 //
-//   const uint64_t ticks = CountSubmit(config, lane, worker, method_index);
+//   const uint64_t ticks = StampSubmit(config);   // before the descriptor is pushed
+//   CountSubmit(config, lane, worker, method_index);  // after
 //   CountResolution(config, method_index, code, submit_ticks);
 //
 // Thread safety: CountSubmit on the lane's owner thread only;
@@ -27,17 +28,30 @@ struct HostStatsConfig {
   StatsBlock* block = nullptr;  // null: stats off
   const LaneRegistry* registry = nullptr;
   TickScale clock;
+  uint32_t time_every = 1;  // PoolOptions::stats_time_every
 };
 
-// Counts a submit on `lane` to `worker` and returns the call's submit
-// ticks (never 0), or 0 with stats off.
-inline uint64_t CountSubmit(const HostStatsConfig& stats, uint32_t lane, uint32_t worker,
-                            uint32_t method) {
+// The submit stamp of a call (never 0) if it is one the lane times, else
+// 0 (stats off, or not its turn): an untimed call costs no clock read on
+// either side. `countdown` is the lane's own (owner thread).
+inline uint64_t StampSubmit(const HostStatsConfig& stats, uint32_t& countdown) {
   if (stats.block == nullptr) return 0;
+  if (countdown > 1) {
+    --countdown;
+    return 0;
+  }
+  countdown = stats.time_every;
+  return std::max<uint64_t>(ReadTicks(stats.clock), 1);  // 0 means "not timed"
+}
+
+// Counts a submit on `lane` to `worker`; after the call is published, off
+// its critical path.
+inline void CountSubmit(const HostStatsConfig& stats, uint32_t lane, uint32_t worker,
+                        uint32_t method) {
+  if (stats.block == nullptr) return;
   // This thread owns the lane, so it is host shard `lane`'s only writer.
   AddOwned(stats.block->method(lane, method).submitted, 1);
   AddOwned(stats.block->worker_submitted(lane, worker), 1);
-  return std::max<uint64_t>(ReadTicks(stats.clock), 1);  // 0 means "not timed"
 }
 
 // Counts a call of `method` resolved with `code`; its round trip too when

@@ -251,7 +251,7 @@ void LaneHost::Submit(CallState* call, RegionMessageBuilder& builder) {
   // carries it is handed to the user.
   call->refs.store(2, std::memory_order_relaxed);
   call->phase.store(kInFlight, std::memory_order_relaxed);
-  const uint64_t ticks = CountSubmit(config_.stats, lane_, worker_, call->method->index);
+  const uint64_t ticks = StampSubmit(config_.stats, time_countdown_);
   call->submit_ticks = ticks;
   const CallDescriptor descriptor{slot,
                                   host.seq,
@@ -268,6 +268,7 @@ void LaneHost::Submit(CallState* call, RegionMessageBuilder& builder) {
     return;
   }
   WakeWorker();
+  CountSubmit(config_.stats, lane_, worker_, descriptor.method_index);
 }
 
 void LaneHost::WakeWorker() {

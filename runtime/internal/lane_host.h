@@ -191,6 +191,7 @@ class LaneHost final : public SpillSource {
   absl::Time spill_deadline_ = absl::InfiniteFuture();  // the call being built
   char* staging_ = nullptr;  // untrusted workers: private copy of the request areas
   uint64_t staging_bytes_ = 0;
+  uint32_t time_countdown_ = 1;  // calls until the next timed one (host_stats.h)
 };
 
 }  // namespace internal

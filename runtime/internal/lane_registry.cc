@@ -21,8 +21,6 @@ struct ThreadBindings {
     uint32_t lane;
   };
   std::vector<Entry> entries;
-  uint64_t last_uid = 0;
-  uint32_t last_lane = 0;
 
   ~ThreadBindings() {
     for (Entry& e : entries) {
@@ -31,7 +29,7 @@ struct ThreadBindings {
     // A later thread-exit destructor that calls a pool binds afresh rather
     // than reuse a lane given back above (which another thread may own).
     entries.clear();
-    last_uid = 0;
+    t_last_binding.uid = 0;
   }
 };
 
@@ -53,12 +51,11 @@ LaneRegistry::LaneRegistry(uint32_t lanes)
 }
 
 absl::StatusOr<LaneRegistry::Binding> LaneRegistry::Bind() {
+  if (t_last_binding.uid == uid_) return Binding{t_last_binding.lane, false};
   ThreadBindings& t = t_bindings;
-  if (t.last_uid == uid_) return Binding{t.last_lane, false};
   for (const ThreadBindings::Entry& e : t.entries) {
     if (e.uid == uid_) {
-      t.last_uid = uid_;
-      t.last_lane = e.lane;
+      t_last_binding = LastBinding{uid_, e.lane};
       return Binding{e.lane, false};
     }
   }
@@ -74,14 +71,12 @@ absl::StatusOr<LaneRegistry::Binding> LaneRegistry::Bind() {
     free_.pop_back();
   }
   t.entries.push_back(ThreadBindings::Entry{weak_from_this(), uid_, lane});
-  t.last_uid = uid_;
-  t.last_lane = lane;
+  t_last_binding = LastBinding{uid_, lane};
   return Binding{lane, true};
 }
 
-std::optional<uint32_t> LaneRegistry::LaneOfThisThread() const {
+std::optional<uint32_t> LaneRegistry::LaneOfThisThreadSlow() const {
   const ThreadBindings& t = t_bindings;
-  if (t.last_uid == uid_) return t.last_lane;
   for (const ThreadBindings::Entry& e : t.entries) {
     if (e.uid == uid_) return e.lane;
   }

@@ -33,6 +33,15 @@
 namespace weft {
 namespace internal {
 
+// The registry (by uid) and lane this thread bound last: Bind's fast path
+// and the stats' shard lookup. Plain data with constant initialization, so
+// reading it is one thread-pointer-relative load (no TLS wrapper call).
+struct LastBinding {
+  uint64_t uid = 0;
+  uint32_t lane = 0;
+};
+inline thread_local LastBinding t_last_binding;
+
 class LaneRegistry : public std::enable_shared_from_this<LaneRegistry> {
  public:
   static std::shared_ptr<LaneRegistry> Create(uint32_t lanes);
@@ -48,12 +57,16 @@ class LaneRegistry : public std::enable_shared_from_this<LaneRegistry> {
   uint32_t lanes() const { return count_; }
   // The calling thread's lane if it has bound one, without binding (the
   // stats shard it may write: stats_cells.h).
-  std::optional<uint32_t> LaneOfThisThread() const;
+  std::optional<uint32_t> LaneOfThisThread() const {
+    if (t_last_binding.uid == uid_) return t_last_binding.lane;
+    return LaneOfThisThreadSlow();
+  }
 
  private:
   explicit LaneRegistry(uint32_t lanes);
   friend struct ThreadBindings;
   void Release(uint32_t lane);
+  std::optional<uint32_t> LaneOfThisThreadSlow() const;
 
   struct alignas(kCacheLine) LaneFlags {
     std::atomic<uint32_t> busy{0};

@@ -112,22 +112,27 @@ void LaneWorker::Serve(const CallDescriptor& d, SkeletonBase* impl, RegionHeader
   WorkerMethodCells* cells = method_cells_ != nullptr && d.method_index < geometry_.stats_methods
                                  ? &method_cells_[d.method_index]
                                  : nullptr;
-  const uint64_t start = cells != nullptr ? ReadTicks(clock_) : 0;
+  // Only calls the host timed (a submit stamp) are timed here too.
+  const bool timed = cells != nullptr && d.submit_ticks != 0;
+  const uint64_t start = timed ? ReadTicks(clock_) : 0;
   const absl::Status status = Run(d, impl, header, slot, mine);
-  if (cells != nullptr) {
-    // This worker is the cells' only writer (stats_cells.h).
-    const uint64_t done = ReadTicks(clock_);
-    AddOwned(cells->served, 1);
-    AddOwned(cells->by_code[static_cast<uint32_t>(status.code()) % kStatusCodes], 1);
-    if (d.submit_ticks != 0 && start >= d.submit_ticks) {
-      Record(cells->queue_wait, TicksToNanos(start - d.submit_ticks, clock_), /*shared=*/false);
-    }
-    if (done >= start) Record(cells->service, TicksToNanos(done - start, clock_), /*shared=*/false);
-  }
+  const uint64_t done = timed ? ReadTicks(clock_) : 0;
   WriteSlotStatus(slot, status);
   // Relaxed: a statistics counter; this worker is its only writer.
   header->calls_served.store(++calls_served, std::memory_order_relaxed);
   PublishSlotDone(slot, *header, d.seq, WakeHost::kIfWaiting);
+  if (cells == nullptr) return;
+  // The rest after the completion, off the caller's critical path: a
+  // Stats() taken the moment the caller has its result may not show this
+  // call here yet. This worker is the cells' only writer (stats_cells.h).
+  AddOwned(cells->served, 1);
+  const uint32_t code = static_cast<uint32_t>(status.code());
+  AddOwned(cells->by_code[code < kStatusCodes ? code : uint32_t{2} /* kUnknown */], 1);
+  if (!timed) return;
+  if (start >= d.submit_ticks) {
+    Record(cells->queue_wait, TicksToNanos(start - d.submit_ticks, clock_), /*shared=*/false);
+  }
+  if (done >= start) Record(cells->service, TicksToNanos(done - start, clock_), /*shared=*/false);
 }
 
 absl::Status LaneWorker::Run(const CallDescriptor& d, SkeletonBase* impl, RegionHeader* header,

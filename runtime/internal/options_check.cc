@@ -31,6 +31,10 @@ absl::Status ValidatePoolOptions(const PoolOptions& options, bool has_factory) {
   if (options.hard_timeout.has_value() && *options.hard_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("weft: PoolOptions.hard_timeout must be positive");
   }
+  if (options.stats_time_every == 0) {
+    return absl::InvalidArgumentError(
+        "weft: PoolOptions.stats_time_every must be at least 1 (1: time every call)");
+  }
   if (options.startup_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("weft: PoolOptions.startup_timeout must be positive");
   }

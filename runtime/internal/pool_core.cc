@@ -71,6 +71,7 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
   if (options.stats) core->lane_config_.stats.block = &core->stats_;
   core->lane_config_.stats.registry = core->registry_.get();
   core->lane_config_.stats.clock = ProcessTickScale();
+  core->lane_config_.stats.time_every = options.stats_time_every;
   if (process) {
     std::vector<Supervisor::Worker> supervised;
     for (auto& worker : core->workers_) {

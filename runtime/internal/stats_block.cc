@@ -91,6 +91,7 @@ absl::StatusOr<StatsBlock> StatsBlock::Create(const Spec& spec) {
     std::strncpy(block.base_ + o.names + m * kStatsNameBytes, spec.method_names[m].c_str(),
                  kStatsNameBytes - 1);
   }
+  block.CacheLayout();
   // The cells start zeroed (a fresh memfd); std::atomic<uint64_t> of zero
   // bytes is a valid zero on every platform weft runs on.
   return block;
@@ -133,13 +134,18 @@ absl::StatusOr<StatsBlock> StatsBlock::MapReadOnly(int fd) {
   block.base_ = static_cast<char*>(at);
   block.size_ = bytes;
   if (absl::Status s = Validate(block.base_, bytes); !s.ok()) return s;
+  block.CacheLayout();
   return block;
 }
 
 StatsBlock::StatsBlock(StatsBlock&& other) noexcept
     : base_(std::exchange(other.base_, nullptr)),
       size_(std::exchange(other.size_, 0)),
-      fd_(std::exchange(other.fd_, -1)) {}
+      fd_(std::exchange(other.fd_, -1)),
+      shards_(std::exchange(other.shards_, nullptr)),
+      shard_stride_(other.shard_stride_),
+      submitted_offset_(other.submitted_offset_),
+      shared_shard_(other.shared_shard_) {}
 
 StatsBlock& StatsBlock::operator=(StatsBlock&& other) noexcept {
   if (this != &other) {
@@ -154,17 +160,12 @@ StatsBlock::~StatsBlock() {
   if (fd_ >= 0) close(fd_);
 }
 
-HostMethodCells& StatsBlock::method(uint32_t shard, uint32_t m) const {
+void StatsBlock::CacheLayout() {
   const StatsBlockHeader& h = header();
-  return *reinterpret_cast<HostMethodCells*>(base_ + h.shards_offset + shard * h.shard_stride +
-                                             uint64_t{m} * sizeof(HostMethodCells));
-}
-
-std::atomic<uint64_t>& StatsBlock::worker_submitted(uint32_t shard, uint32_t w) const {
-  const StatsBlockHeader& h = header();
-  return *reinterpret_cast<std::atomic<uint64_t>*>(
-      base_ + h.shards_offset + shard * h.shard_stride +
-      uint64_t{h.methods} * sizeof(HostMethodCells) + uint64_t{w} * sizeof(uint64_t));
+  shards_ = base_ + h.shards_offset;
+  shard_stride_ = h.shard_stride;
+  submitted_offset_ = uint64_t{h.methods} * sizeof(HostMethodCells);
+  shared_shard_ = h.shards - 1;
 }
 
 StatsWorkerInfo& StatsBlock::worker(uint32_t w) const {

@@ -101,18 +101,31 @@ class StatsBlock {
   const char* base() const { return base_; }
   uint64_t size() const { return size_; }
   int fd() const { return fd_; }
-  uint32_t shared_shard() const { return header().shards - 1; }
+  uint32_t shared_shard() const { return shared_shard_; }
   bool enabled() const { return header().enabled != 0; }
 
-  // Writers (the pool).
-  HostMethodCells& method(uint32_t shard, uint32_t m) const;
-  std::atomic<uint64_t>& worker_submitted(uint32_t shard, uint32_t w) const;
+  // Writers (the pool). Inline: they are on every call's path.
+  HostMethodCells& method(uint32_t shard, uint32_t m) const {
+    return *reinterpret_cast<HostMethodCells*>(shards_ + shard * shard_stride_ +
+                                               uint64_t{m} * sizeof(HostMethodCells));
+  }
+  std::atomic<uint64_t>& worker_submitted(uint32_t shard, uint32_t w) const {
+    return *reinterpret_cast<std::atomic<uint64_t>*>(
+        shards_ + shard * shard_stride_ + submitted_offset_ + uint64_t{w} * sizeof(uint64_t));
+  }
   StatsWorkerInfo& worker(uint32_t w) const;
 
  private:
+  // Private copies of the header's layout (validated or written by us).
+  void CacheLayout();
+
   char* base_ = nullptr;
   uint64_t size_ = 0;
   int fd_ = -1;  // owned when >= 0
+  char* shards_ = nullptr;
+  uint64_t shard_stride_ = 0;
+  uint64_t submitted_offset_ = 0;  // within a shard
+  uint32_t shared_shard_ = 0;
 };
 
 // Fills `out` from a stats block and the workers' regions (regions[w] is

@@ -2,6 +2,8 @@
 // the counts, the outcomes by status code, the histograms' sample counts,
 // resolutions on threads with no lane, stats off, and the Prometheus text
 // parsed back line by line.
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <thread>
@@ -32,9 +34,23 @@ const weft::MethodStats& Method(const weft::PoolStats& stats, const std::string&
 
 int Code(StatusCode c) { return static_cast<int>(c); }
 
+// `workers` thread workers that time every call (stats_time_every = 1), so
+// that the histograms hold every call these tests make.
+weft::Pool<TestService> TimingEveryCall(Gate& gate, int workers) {
+  weft::PoolOptions options;
+  options.workers = workers;
+  options.stats_time_every = 1;
+  absl::StatusOr<weft::Pool<TestService>> pool = MakeTestPool(gate, options);
+  if (!pool.ok()) {
+    std::fprintf(stderr, "TimingEveryCall: %s\n", pool.status().ToString().c_str());
+    std::abort();
+  }
+  return *std::move(pool);
+}
+
 TEST(MethodStats, CountEveryCallAndItsOutcomeByCode) {
   Gate gate;
-  weft::Pool<TestService> pool = MakeWorkerPool(gate, 2);
+  weft::Pool<TestService> pool = TimingEveryCall(gate, 2);
   auto stub = pool.stub();
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(stub.square(i).Get().ok());
   for (int i = 0; i < 7; ++i) {
@@ -48,12 +64,17 @@ TEST(MethodStats, CountEveryCallAndItsOutcomeByCode) {
   // A deadline the host enforces: the gate stays shut until it passed.
   EXPECT_EQ(stub.gatedTimed().Get().status().code(), StatusCode::kDeadlineExceeded);
   gate.Open();
-  {
-    Watchdog dog("the worker finished the timed-out call", kHangBound);
-    while (pool.Stats().workers[0].calls_served + pool.Stats().workers[1].calls_served < 111) {
-      std::this_thread::yield();
-    }
-  }
+  // A worker records a call's figures just after it publishes the result:
+  // wait until all 111 are in (the timed-out one finishes after its caller
+  // gave up).
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        uint64_t served = 0;
+        for (const weft::MethodStats& m : pool.Stats().methods) served += m.served;
+        return served == 111;
+      },
+      kHangBound))
+      << "the workers' per-method counts never reached 111";
 
   const weft::PoolStats stats = pool.Stats();
   EXPECT_TRUE(stats.enabled);
@@ -105,7 +126,7 @@ TEST(MethodStats, CountEveryCallAndItsOutcomeByCode) {
 
 TEST(MethodStats, ShowCallsInFlightAndQueuedWhileTheyWait) {
   Gate gate;
-  weft::Pool<TestService> pool = MakeWorkerPool(gate, 1);
+  weft::Pool<TestService> pool = TimingEveryCall(gate, 1);
   auto stub = pool.stub();
   std::vector<weft::Future<TestService::GatedResults>> waiting;
   for (int i = 0; i < 3; ++i) waiting.push_back(stub.gated());
@@ -121,7 +142,7 @@ TEST(MethodStats, ShowCallsInFlightAndQueuedWhileTheyWait) {
 
 TEST(MethodStats, ResolutionsOnThreadsWithoutALaneCountToo) {
   Gate gate;
-  weft::Pool<TestService> pool = MakeWorkerPool(gate, 1);
+  weft::Pool<TestService> pool = TimingEveryCall(gate, 1);
   auto stub = pool.stub();
   std::vector<weft::Future<TestService::SquareResults>> futures;
   for (int i = 0; i < 50; ++i) futures.push_back(stub.square(i));
@@ -146,6 +167,40 @@ TEST(MethodStats, ResolutionsOnThreadsWithoutALaneCountToo) {
   EXPECT_EQ(square.submitted, 70u);
   EXPECT_EQ(square.resolved, 70u);
   EXPECT_EQ(square.round_trip.count(), 70u);
+}
+
+TEST(MethodStats, OneCallInStatsTimeEveryIsTimedAndEveryCallCounted) {
+  Gate gate;
+  weft::PoolOptions options;
+  options.workers = 1;
+  options.stats_time_every = 4;
+  auto pool = MakeTestPool(gate, options);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(pool->stub().square(i).Get().ok());
+  ASSERT_TRUE(PollUntil([&] { return Method(pool->Stats(), "square").served == 100; }, kHangBound));
+  const weft::MethodStats& square = Method(pool->Stats(), "square");
+  EXPECT_EQ(square.resolved, 100u);
+  // One host thread: its 1st, 5th, 9th, ... call is timed.
+  EXPECT_EQ(square.round_trip.count(), 25u);
+  EXPECT_EQ(square.queue_wait.count(), 25u);
+  EXPECT_EQ(square.service.count(), 25u);
+}
+
+TEST(MethodStats, AZeroStatsTimeEveryIsRefusedClearly) {
+  Gate gate;
+  weft::PoolOptions options;
+  options.workers = 1;
+  options.stats_time_every = 0;
+  auto refused = MakeTestPool(gate, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("stats_time_every must be at least 1"),
+            std::string::npos)
+      << refused.status();
+  options.stats_time_every = 1;
+  auto pool = MakeTestPool(gate, options);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  EXPECT_TRUE(pool->stub().square(3).Get().ok());
 }
 
 TEST(MethodStats, OffKeepsTheWorkerCountersAndNoPerMethodFigures) {
@@ -206,7 +261,7 @@ bool ParseSample(absl::string_view line, Sample* out) {
 
 TEST(Prometheus, TheTextParsesAndItsHistogramsAreCumulative) {
   Gate gate;
-  weft::Pool<TestService> pool = MakeWorkerPool(gate, 2);
+  weft::Pool<TestService> pool = TimingEveryCall(gate, 2);
   auto stub = pool.stub();
   for (int i = 0; i < 40; ++i) ASSERT_TRUE(stub.square(i).Get().ok());
   for (int i = 0; i < 4; ++i) (void)stub.fail(Code(StatusCode::kNotFound), "x").Get();

@@ -23,7 +23,9 @@ const weft::MethodStats* Find(const weft::PoolStats& stats, const std::string& n
 }
 
 TEST_F(ProcessTest, StatsCountCallsAcrossAKillNineAndTheRestart) {
-  auto pool = Pool::Create(ProcOptions(1, "proc_worker"));
+  weft::PoolOptions options = ProcOptions(1, "proc_worker");
+  options.stats_time_every = 1;  // every call in the histograms too
+  auto pool = Pool::Create(options);
   ASSERT_TRUE(pool.ok()) << pool.status();
   auto stub = pool->stub();
   for (int i = 0; i < 25; ++i) ASSERT_TRUE(stub.square(i).Get().ok());
@@ -39,6 +41,14 @@ TEST_F(ProcessTest, StatsCountCallsAcrossAKillNineAndTheRestart) {
       kHangBound))
       << "the worker was not replaced after its SIGKILL";
   for (int i = 0; i < 15; ++i) ASSERT_TRUE(stub.square(i).Get().ok());
+  // The worker records a call's figures just after it publishes the result.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const weft::MethodStats* m = Find(pool->Stats(), "square");
+        return m != nullptr && m->served == 40;
+      },
+      kHangBound))
+      << "the workers' count of square calls never reached 40";
 
   const weft::PoolStats stats = pool->Stats();
   const weft::WorkerStats& w = stats.workers[0];
