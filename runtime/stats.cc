@@ -119,11 +119,14 @@ std::string PoolStats::ToPrometheus() const {
     LatencyHistogram MethodStats::*histogram;
   };
   const Kind kinds[] = {
-      {"weft_call_duration_seconds", "Round trip of a call, submit to resolved, on the host.",
+      {"weft_call_duration_seconds",
+       "Round trip of a call, submit to resolved, on the host (timed calls: one in "
+       "stats_time_every).",
        &MethodStats::round_trip},
-      {"weft_call_queue_seconds", "Submit to the worker starting the call.",
+      {"weft_call_queue_seconds", "Submit to the worker starting the call (timed calls).",
        &MethodStats::queue_wait},
-      {"weft_call_service_seconds", "The worker's time in the method.", &MethodStats::service},
+      {"weft_call_service_seconds", "The worker's time in the method (timed calls).",
+       &MethodStats::service},
   };
   for (const Kind& kind : kinds) {
     Header(out, kind.name, "histogram", kind.help);

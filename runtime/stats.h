@@ -48,7 +48,9 @@ struct WorkerStats {
   uint64_t submitted = 0;      // calls the host sent to this worker
   uint64_t in_flight = 0;      // sent and not yet finished by the worker
   uint64_t queued = 0;         // sent and not yet started by the worker
-  uint64_t busy_ns = 0;        // time spent inside methods (service time, summed)
+  // Time spent inside methods: the timed calls' service time, scaled by
+  // calls served over calls timed (exact with stats_time_every = 1).
+  uint64_t busy_ns = 0;
   // busy_ns over the time the pool has run (its lifetime average; a live
   // view compares two snapshots, as weft-top does).
   double utilization = 0;
@@ -74,6 +76,7 @@ struct MethodStats {
   uint64_t served = 0;          // finished by a worker (worker side)
   CodeCounts served_by_code{};  // what the workers' method returned, by code
   uint64_t in_flight = 0;       // submitted and not yet resolved
+  // The timed calls (one in PoolOptions::stats_time_every per host thread):
   LatencyHistogram queue_wait;  // submit -> a worker starts it
   LatencyHistogram service;     // start -> done, in the worker
   LatencyHistogram round_trip;  // submit -> resolved, on the host

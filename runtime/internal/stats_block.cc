@@ -221,6 +221,7 @@ void ReadPoolStats(const StatsBlock& block, absl::Span<const RegionView> regions
       continue;
     }
     const char* at = r.base + StatsOffset(g);
+    double busy_ns = 0;
     for (uint32_t m = 0; m < cells; ++m) {
       const auto& c = reinterpret_cast<const WorkerMethodCells*>(at)[m];
       MethodStats& ms = out->methods[m];
@@ -236,8 +237,14 @@ void ReadPoolStats(const StatsBlock& block, absl::Span<const RegionView> regions
       ms.service.Merge(service);
       ws.queue_wait.Merge(queue_wait);
       ws.service.Merge(service);
+      // The timed calls are a sample (stats_time_every): scale their
+      // service time up to every call the worker served.
+      if (service.count() > 0) {
+        busy_ns += static_cast<double>(service.sum_ns()) * static_cast<double>(served) /
+                   static_cast<double>(service.count());
+      }
     }
-    ws.busy_ns = ws.service.sum_ns();
+    ws.busy_ns = static_cast<uint64_t>(busy_ns);
     ws.in_flight = ws.submitted > ws.calls_served ? ws.submitted - ws.calls_served : 0;
     ws.queued = ws.submitted > ws.calls_started ? ws.submitted - ws.calls_started : 0;
     ws.utilization =

@@ -184,6 +184,8 @@ TEST(MethodStats, OneCallInStatsTimeEveryIsTimedAndEveryCallCounted) {
   EXPECT_EQ(square.round_trip.count(), 25u);
   EXPECT_EQ(square.queue_wait.count(), 25u);
   EXPECT_EQ(square.service.count(), 25u);
+  // Busy time is the sample's service time scaled to every call served.
+  EXPECT_EQ(pool->Stats().workers[0].busy_ns, 4 * square.service.sum_ns());
 }
 
 TEST(MethodStats, AZeroStatsTimeEveryIsRefusedClearly) {
