@@ -200,6 +200,36 @@ class WideImpl final : public weft::Skeleton<torture::wide::Wide> {
 #undef WEFT_WIDE_METHOD
 };
 
+class TextBoxImpl final : public weft::Skeleton<torture::TextBox> {
+ public:
+  absl::Status clear(ClearCall& call) override {
+    (void)call;
+    box_.reset();
+    return absl::OkStatus();
+  }
+  absl::Status get(GetCall& call) override {
+    if (!box_) return absl::NotFoundError("cleared");
+    call.results().setValue(*box_);
+    return absl::OkStatus();
+  }
+  absl::Status put(PutCall& call) override {
+    box_ = call.params().getValue().cStr();
+    call.results().setSize(box_->size());
+    return absl::OkStatus();
+  }
+  absl::Status pair(PairCall& call) override {
+    call.results().initP().setFirst(call.params().getP().getSecond());
+    return absl::OkStatus();
+  }
+  absl::Status count(CountCall& call) override {
+    call.results().setN(box_ ? 1 : 0);
+    return absl::OkStatus();
+  }
+
+ private:
+  std::optional<std::string> box_;
+};
+
 }  // namespace weft_test
 
 #endif  // WEFT_TESTS_SCHEMAS_TORTURE_IMPL_H_

@@ -21,11 +21,30 @@
 namespace weft_test {
 namespace {
 
-std::string TortureWorker() {
+std::string Worker(const char* name) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir == nullptr || workspace == nullptr) return "tests/schemas/torture_worker";
-  return absl::StrCat(srcdir, "/", workspace, "/tests/schemas/torture_worker");
+  if (srcdir == nullptr || workspace == nullptr) return absl::StrCat("tests/schemas/", name);
+  return absl::StrCat(srcdir, "/", workspace, "/tests/schemas/", name);
+}
+std::string TortureWorker() { return Worker("torture_worker"); }
+
+// A pool of one `I` worker: a thread running `Impl`, or a process of
+// any_worker serving `serves` (see any_worker.cc).
+template <typename I, typename Impl>
+weft::Pool<I> PoolOf(weft::WorkerRuntime runtime, const char* serves) {
+  weft::PoolOptions options;
+  options.workers = 1;
+  absl::StatusOr<weft::Pool<I>> pool = absl::UnknownError("unset");
+  if (runtime == weft::WorkerRuntime::kThread) {
+    pool = weft::Pool<I>::Create(options, [] { return std::make_unique<Impl>(); });
+  } else {
+    options.runtime = weft::WorkerRuntime::kProcess;
+    options.worker_command = {Worker("any_worker"), serves};
+    pool = weft::Pool<I>::Create(options);
+  }
+  EXPECT_TRUE(pool.ok()) << pool.status();
+  return *std::move(pool);
 }
 
 template <typename I, typename Impl>
@@ -230,10 +249,10 @@ TEST(TortureStreaming, SlowWorkerHoldsTheCallerBack) {
 }
 
 // Two brands of one generic interface, a pool each.
-TEST(TortureGenerics, TwoBrandsOfBoxEachInAPool) {
+TEST_P(TortureTest, TwoBrandsOfBoxEachInAPool) {
   Watchdog watchdog("the Box calls", kHangBound);
-  auto texts = ThreadPool<torture::Box<capnp::Text>, BoxImpl<capnp::Text>>();
-  auto blobs = ThreadPool<torture::Box<capnp::Data>, BoxImpl<capnp::Data>>();
+  auto texts = PoolOf<torture::Box<capnp::Text>, BoxImpl<capnp::Text>>(GetParam(), "box_text");
+  auto blobs = PoolOf<torture::Box<capnp::Data>, BoxImpl<capnp::Data>>(GetParam(), "box_data");
   weft::Stub<torture::Box<capnp::Text>> text_box = texts.stub();
   weft::Stub<torture::Box<capnp::Data>> data_box = blobs.stub();
 
@@ -267,40 +286,10 @@ TEST(TortureGenerics, TwoBrandsOfBoxEachInAPool) {
   EXPECT_EQ(count->getN(), 1u);
 }
 
-class TextBoxImpl final : public weft::Skeleton<torture::TextBox> {
- public:
-  absl::Status clear(ClearCall& call) override {
-    (void)call;
-    box_.reset();
-    return absl::OkStatus();
-  }
-  absl::Status get(GetCall& call) override {
-    if (!box_) return absl::NotFoundError("cleared");
-    call.results().setValue(*box_);
-    return absl::OkStatus();
-  }
-  absl::Status put(PutCall& call) override {
-    box_ = call.params().getValue().cStr();
-    call.results().setSize(box_->size());
-    return absl::OkStatus();
-  }
-  absl::Status pair(PairCall& call) override {
-    call.results().initP().setFirst(call.params().getP().getSecond());
-    return absl::OkStatus();
-  }
-  absl::Status count(CountCall& call) override {
-    call.results().setN(box_ ? 1 : 0);
-    return absl::OkStatus();
-  }
-
- private:
-  std::optional<std::string> box_;
-};
-
 // Box(Text)'s methods through a branded `extends`, then the subclass's own.
-TEST(TortureGenerics, BrandedSuperclass) {
+TEST_P(TortureTest, BrandedSuperclass) {
   Watchdog watchdog("the TextBox calls", kHangBound);
-  auto pool = ThreadPool<torture::TextBox, TextBoxImpl>();
+  auto pool = PoolOf<torture::TextBox, TextBoxImpl>(GetParam(), "text_box");
   auto stub = pool.stub();
   ASSERT_TRUE(stub.put([](auto p) { p.setValue("kept"); }).Get().ok());
   auto got = stub.get().Get();
@@ -310,34 +299,81 @@ TEST(TortureGenerics, BrandedSuperclass) {
   EXPECT_EQ(stub.get().Get().status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST(TortureNames, RenamedAndDeeplyNestedInterfaces) {
+TEST_P(TortureTest, RenamedAndDeeplyNestedInterfaces) {
   Watchdog watchdog("the nested calls", kHangBound);
-  auto renamed = ThreadPool<torture::Renamed, RenamedImpl>();
+  auto renamed = PoolOf<torture::Renamed, RenamedImpl>(GetParam(), "renamed");
   auto hello = renamed.stub().hello("you").Get();
   ASSERT_TRUE(hello.ok()) << hello.status();
   EXPECT_EQ(std::string(hello->getGreeting().cStr()), "hello, you");
 
-  auto deep = ThreadPool<torture::Level1::Level2::Level3::Deep, DeepImpl>();
+  auto deep = PoolOf<torture::Level1::Level2::Level3::Deep, DeepImpl>(GetParam(), "deep");
   auto down = deep.stub().down(3).Get();
   ASSERT_TRUE(down.ok()) << down.status();
   EXPECT_EQ(down->getDepth(), 4);
 }
 
 // Every one of 210 methods reaches its own implementation.
-TEST(TortureNames, WideInterfaceDispatchesEveryMethod) {
+TEST_P(TortureTest, WideInterfaceDispatchesEveryMethod) {
   Watchdog watchdog("the wide calls", kHangBound);
-  auto pool = ThreadPool<torture::wide::Wide, WideImpl>();
+  auto pool = PoolOf<torture::wide::Wide, WideImpl>(GetParam(), "wide");
   using Traits = weft::InterfaceTraits<torture::wide::Wide>;
   static_assert(Traits::kMethodCount == 210);
   auto stub = pool.stub();
-  // Through the stub's named forms for a few, and every index through
-  // the same path the stub takes (each method's builder form).
-  auto first = stub.m0(5).Get();
-  ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ(first->getY(), 5u);
-  auto last = stub.m209(5).Get();
-  ASSERT_TRUE(last.ok()) << last.status();
-  EXPECT_EQ(last->getY(), 214u);
+  // Every method through its stub form; each answers x + its own number, so
+  // a dispatch to any other method shows.
+  int checked = 0;
+#define WEFT_WIDE_CALL(n)                             \
+  {                                                   \
+    auto r = stub.m##n(5).Get();                      \
+    ASSERT_TRUE(r.ok()) << "m" #n ": " << r.status(); \
+    EXPECT_EQ(r->getY(), 5u + n) << "m" #n;           \
+    ++checked;                                        \
+  }
+#define WEFT_WIDE_CALLS_OF_TEN(d) \
+  WEFT_WIDE_CALL(d##0)            \
+  WEFT_WIDE_CALL(d##1)            \
+  WEFT_WIDE_CALL(d##2)            \
+  WEFT_WIDE_CALL(d##3)            \
+  WEFT_WIDE_CALL(d##4)            \
+  WEFT_WIDE_CALL(d##5)            \
+  WEFT_WIDE_CALL(d##6)            \
+  WEFT_WIDE_CALL(d##7)            \
+  WEFT_WIDE_CALL(d##8)            \
+  WEFT_WIDE_CALL(d##9)
+  WEFT_WIDE_CALL(0)
+  WEFT_WIDE_CALL(1)
+  WEFT_WIDE_CALL(2)
+  WEFT_WIDE_CALL(3)
+  WEFT_WIDE_CALL(4)
+  WEFT_WIDE_CALL(5)
+  WEFT_WIDE_CALL(6)
+  WEFT_WIDE_CALL(7)
+  WEFT_WIDE_CALL(8)
+  WEFT_WIDE_CALL(9)
+  WEFT_WIDE_CALLS_OF_TEN(1)
+  WEFT_WIDE_CALLS_OF_TEN(2)
+  WEFT_WIDE_CALLS_OF_TEN(3)
+  WEFT_WIDE_CALLS_OF_TEN(4)
+  WEFT_WIDE_CALLS_OF_TEN(5)
+  WEFT_WIDE_CALLS_OF_TEN(6)
+  WEFT_WIDE_CALLS_OF_TEN(7)
+  WEFT_WIDE_CALLS_OF_TEN(8)
+  WEFT_WIDE_CALLS_OF_TEN(9)
+  WEFT_WIDE_CALLS_OF_TEN(10)
+  WEFT_WIDE_CALLS_OF_TEN(11)
+  WEFT_WIDE_CALLS_OF_TEN(12)
+  WEFT_WIDE_CALLS_OF_TEN(13)
+  WEFT_WIDE_CALLS_OF_TEN(14)
+  WEFT_WIDE_CALLS_OF_TEN(15)
+  WEFT_WIDE_CALLS_OF_TEN(16)
+  WEFT_WIDE_CALLS_OF_TEN(17)
+  WEFT_WIDE_CALLS_OF_TEN(18)
+  WEFT_WIDE_CALLS_OF_TEN(19)
+  WEFT_WIDE_CALLS_OF_TEN(20)
+#undef WEFT_WIDE_CALLS_OF_TEN
+#undef WEFT_WIDE_CALL
+  EXPECT_EQ(checked, 210);
+  // And one through the builder form.
   auto middle = stub.m104([](auto p) { p.setX(1); }).Get();
   ASSERT_TRUE(middle.ok()) << middle.status();
   EXPECT_EQ(middle->getY(), 105u);
