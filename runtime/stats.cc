@@ -73,7 +73,11 @@ std::string PoolStats::ToString() const {
                                         "rst", "service p50/p99/p999"));
   for (size_t w = 0; w < workers.size(); ++w) {
     const WorkerStats& s = workers[w];
-    const char* state = s.failed ? "FAIL" : !s.up ? "down" : s.sleeping ? "sleep" : "up";
+    const char* state = !s.readable  ? "BAD"
+                        : s.failed   ? "FAIL"
+                        : !s.up      ? "down"
+                        : s.sleeping ? "sleep"
+                                     : "up";
     absl::StrAppend(
         &out, absl::StrFormat("  %-6d %7d %-5s %12d %9d %6d %5.1f%% %5d  %s\n", w, s.pid, state,
                               s.calls_served, s.in_flight, s.queued, 100.0 * s.utilization,
@@ -112,6 +116,11 @@ std::string PoolStats::ToPrometheus() const {
   for (const MethodStats& m : methods) {
     absl::StrAppend(&out, "weft_calls_in_flight{", iface, ",method=\"", Label(m.name), "\"} ",
                     m.in_flight, "\n");
+  }
+  Header(out, "weft_calls_queued", "gauge", "Calls submitted and not yet started by a worker.");
+  for (const MethodStats& m : methods) {
+    absl::StrAppend(&out, "weft_calls_queued{", iface, ",method=\"", Label(m.name), "\"} ",
+                    m.queued, "\n");
   }
   struct Kind {
     const char* name;

@@ -46,8 +46,12 @@ struct WorkerStats {
   uint32_t slots_in_use = 0;   // call slots taken, over all lanes to this worker
   uint64_t calls_started = 0;  // calls the worker took off its rings
   uint64_t submitted = 0;      // calls the host sent to this worker
-  uint64_t in_flight = 0;      // sent and not yet finished by the worker
-  uint64_t queued = 0;         // sent and not yet started by the worker
+  // False when the worker's region failed the reader's checks (a worker
+  // process scribbled over it, or it changed while read): the worker's
+  // figures below are then zero, not garbage.
+  bool readable = true;
+  uint64_t in_flight = 0;  // sent and not yet finished by the worker
+  uint64_t queued = 0;     // sent and not yet started by the worker
   // Time spent inside methods: the timed calls' service time, scaled by
   // calls served over calls timed (exact with stats_time_every = 1).
   uint64_t busy_ns = 0;
@@ -73,9 +77,11 @@ struct MethodStats {
   uint64_t resolved = 0;        // calls whose outcome reached the caller (host)
   uint64_t errors = 0;          // resolved with a non-OK status
   CodeCounts by_code{};         // resolved, by absl::StatusCode
+  uint64_t started = 0;         // taken off a ring by a worker (worker side)
   uint64_t served = 0;          // finished by a worker (worker side)
   CodeCounts served_by_code{};  // what the workers' method returned, by code
   uint64_t in_flight = 0;       // submitted and not yet resolved
+  uint64_t queued = 0;          // submitted and not yet started by a worker
   // The timed calls (one in PoolOptions::stats_time_every per host thread):
   LatencyHistogram queue_wait;  // submit -> a worker starts it
   LatencyHistogram service;     // start -> done, in the worker
@@ -99,7 +105,7 @@ struct PoolStats {
   //   weft_call_duration_seconds{method}            histogram (round trip)
   //   weft_call_queue_seconds{method}               histogram (queue wait)
   //   weft_call_service_seconds{method}             histogram (service time)
-  //   weft_calls_in_flight{method}                  gauge
+  //   weft_calls_in_flight{method}, weft_calls_queued{method}  gauges
   //   weft_worker_calls_total{worker}               counter (served)
   //   weft_worker_busy_seconds_total{worker}        counter
   //   weft_worker_in_flight{worker}, weft_worker_queued{worker}, weft_worker_up{worker}

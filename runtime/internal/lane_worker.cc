@@ -113,6 +113,8 @@ void LaneWorker::Serve(const CallDescriptor& d, SkeletonBase* impl, RegionHeader
                                  ? &method_cells_[d.method_index]
                                  : nullptr;
   // Only calls the host timed (a submit stamp) are timed here too.
+  // One plain store, before the method runs: the per-method queued count.
+  if (cells != nullptr) AddOwned(cells->started, 1);
   const bool timed = cells != nullptr && d.submit_ticks != 0;
   const uint64_t start = timed ? ReadTicks(clock_) : 0;
   const absl::Status status = Run(d, impl, header, slot, mine);

@@ -201,7 +201,10 @@ void ReadPoolStats(const StatsBlock& block, absl::Span<const RegionView> regions
     for (uint32_t s = 0; s < h.shards; ++s) ws.submitted += Load(block.worker_submitted(s, w));
     if (w >= regions.size() || regions[w].base == nullptr) continue;
     const RegionView& r = regions[w];
-    if (!Region::Validate(r.base, r.bytes).ok()) continue;
+    if (!Region::Validate(r.base, r.bytes).ok()) {
+      ws.readable = false;
+      continue;
+    }
     const auto* rh = reinterpret_cast<const RegionHeader*>(r.base);
     // Relaxed (all): counters for display (the worker's own, see layout.h).
     ws.calls_started = rh->calls_started.load(std::memory_order_relaxed);
@@ -218,6 +221,7 @@ void ReadPoolStats(const StatsBlock& block, absl::Span<const RegionView> regions
     const uint32_t cells = std::min(g.stats_methods, h.methods);
     if (!CheckGeometry(g).ok() ||
         StatsOffset(g) + uint64_t{cells} * sizeof(WorkerMethodCells) > r.bytes) {
+      ws.readable = false;
       continue;
     }
     const char* at = r.base + StatsOffset(g);
@@ -227,6 +231,7 @@ void ReadPoolStats(const StatsBlock& block, absl::Span<const RegionView> regions
       MethodStats& ms = out->methods[m];
       const uint64_t served = Load(c.served);
       ms.served += served;
+      ms.started += Load(c.started);
       for (int code = 0; code < kStatusCodes; ++code) {
         ms.served_by_code[code] += Load(c.by_code[code]);
       }
@@ -256,6 +261,7 @@ void ReadPoolStats(const StatsBlock& block, absl::Span<const RegionView> regions
     for (int code = 0; code < kStatusCodes; ++code) ms.resolved += ms.by_code[code];
     ms.errors = ms.resolved - ms.by_code[0];
     ms.in_flight = ms.submitted > ms.resolved ? ms.submitted - ms.resolved : 0;
+    ms.queued = ms.submitted > ms.started ? ms.submitted - ms.started : 0;
   }
 }
 

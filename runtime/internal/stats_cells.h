@@ -34,6 +34,7 @@ struct HistogramCells {
 // A worker's figures for one method, in its region (after the lanes); the
 // worker is their only writer.
 struct alignas(kCacheLine) WorkerMethodCells {
+  std::atomic<uint64_t> started;  // taken off a ring (before the method runs)
   std::atomic<uint64_t> served;
   std::atomic<uint64_t> by_code[kStatusCodes];
   HistogramCells queue_wait;  // submit -> the worker starts the call

@@ -133,6 +133,7 @@ TEST(MethodStats, ShowCallsInFlightAndQueuedWhileTheyWait) {
   gate.WaitEntered(1);  // one runs, two wait on the ring
   const weft::PoolStats stats = pool.Stats();
   EXPECT_EQ(Method(stats, "gated").in_flight, 3u);
+  EXPECT_EQ(Method(stats, "gated").queued, 2u);
   EXPECT_EQ(stats.workers[0].in_flight, 3u);
   EXPECT_EQ(stats.workers[0].queued, 2u);
   gate.Open();

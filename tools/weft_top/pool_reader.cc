@@ -44,8 +44,11 @@ PoolStats ForeignPool::Read() const {
   for (size_t w = 0; w < stats.workers.size(); ++w) {
     WorkerStats& s = stats.workers[w];
     const bool mapped = w < views.size() && views[w].base != nullptr;
-    s.up = mapped && (threads || s.pid != 0);
-    if (!mapped) s.last_exit = "region not readable";
+    s.up = mapped && s.readable && (threads || s.pid != 0);
+    if (!mapped) {
+      s.readable = false;
+      s.last_exit = "its region is not among the process's open files";
+    }
   }
   return stats;
 }

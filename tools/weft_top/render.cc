@@ -47,7 +47,13 @@ View MakeView(int pid, const PoolStats& now, const std::optional<PoolStats>& bef
     WorkerRow row;
     row.index = static_cast<uint32_t>(w);
     row.pid = s.pid;
-    row.state = s.failed ? "FAIL" : !s.up ? "down" : s.sleeping ? "sleep" : "up";
+    // BAD: the region failed the checks (corrupt or changing), so its
+    // figures are not shown as if they were real.
+    row.state = !s.readable  ? "BAD"
+                : s.failed   ? "FAIL"
+                : !s.up      ? "down"
+                : s.sleeping ? "sleep"
+                             : "up";
     row.calls = s.calls_served;
     row.restarts = s.restarts;
     row.in_flight = s.in_flight;
