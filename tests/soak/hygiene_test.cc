@@ -109,7 +109,15 @@ TEST_P(Hygiene, CreateCallDestroyCyclesLeaveNothingBehind) {
 
   // TSan's runtime starts a background thread of its own when the program
   // makes its first thread: make one first, so that it is not counted.
-  std::thread([] {}).join();
+  pid_t warm_tid = 0;
+  std::thread([&warm_tid] { warm_tid = gettid(); }).join();
+  // join() returns before the kernel has finished the thread's exit: wait
+  // until its task is gone, or the census counts it (CI saw "threads 2 -> 1"
+  // in a cycle that had left nothing behind).
+  ASSERT_TRUE(PollUntil(
+      [&] { return access(absl::StrCat("/proc/self/task/", warm_tid).c_str(), F_OK) != 0; },
+      kHangBound))
+      << "the warm-up thread's task never went away";
   const Census before = TakeCensus();
   int64_t warm_kib = before.rss_kib;
   const absl::Time start = absl::Now();
