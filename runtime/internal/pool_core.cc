@@ -272,7 +272,8 @@ PoolStats PoolCore::Stats() const {
   PoolStats stats;
   std::vector<RegionView> regions;
   for (const auto& worker : workers_) {
-    regions.push_back(RegionView{worker->region.base(), worker->region.size()});
+    regions.push_back(
+        RegionView{worker->region.base(), worker->region.size(), &worker->region.geometry()});
   }
   ReadPoolStats(stats_, regions, MonotonicNanos(), &stats);
   for (size_t i = 0; i < workers_.size(); ++i) {

@@ -201,7 +201,7 @@ void ReadPoolStats(const StatsBlock& block, absl::Span<const RegionView> regions
     for (uint32_t s = 0; s < h.shards; ++s) ws.submitted += Load(block.worker_submitted(s, w));
     if (w >= regions.size() || regions[w].base == nullptr) continue;
     const RegionView& r = regions[w];
-    if (!Region::Validate(r.base, r.bytes).ok()) {
+    if (r.geometry == nullptr && !Region::Validate(r.base, r.bytes).ok()) {
       ws.readable = false;
       continue;
     }
@@ -217,7 +217,11 @@ void ReadPoolStats(const StatsBlock& block, absl::Span<const RegionView> regions
     // One copy of the geometry, checked again on its own: a process worker
     // may rewrite its header between Validate and here.
     Geometry g;
-    std::memcpy(&g, &rh->geometry, sizeof(g));
+    if (r.geometry != nullptr) {
+      g = *r.geometry;
+    } else {
+      std::memcpy(&g, &rh->geometry, sizeof(g));
+    }
     const uint32_t cells = std::min(g.stats_methods, h.methods);
     if (!CheckGeometry(g).ok() ||
         StatsOffset(g) + uint64_t{cells} * sizeof(WorkerMethodCells) > r.bytes) {

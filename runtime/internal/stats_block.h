@@ -71,6 +71,11 @@ struct alignas(kCacheLine) StatsWorkerInfo {
 struct RegionView {
   const char* base = nullptr;
   uint64_t bytes = 0;
+  // The pool's own copy of the region's geometry (in-process readers): the
+  // shared header is then not read at all, since the supervisor rewrites it
+  // before each worker start (Region::RestoreHeader). Null for readers in
+  // another process, which check the header and a copy of its geometry.
+  const Geometry* geometry = nullptr;
 };
 
 class StatsBlock {

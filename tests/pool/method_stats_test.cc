@@ -23,13 +23,13 @@ namespace {
 
 using absl::StatusCode;
 
-const weft::MethodStats& Method(const weft::PoolStats& stats, const std::string& name) {
+// A copy: callers often pass a temporary PoolStats.
+weft::MethodStats Method(const weft::PoolStats& stats, const std::string& name) {
   for (const weft::MethodStats& m : stats.methods) {
     if (m.name == name) return m;
   }
   ADD_FAILURE() << "no method " << name;
-  static const weft::MethodStats none;
-  return none;
+  return weft::MethodStats();
 }
 
 int Code(StatusCode c) { return static_cast<int>(c); }

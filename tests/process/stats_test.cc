@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "runtime/pool.h"
@@ -15,11 +17,12 @@
 namespace weft_test {
 namespace {
 
-const weft::MethodStats* Find(const weft::PoolStats& stats, const std::string& name) {
+// A copy: callers often pass a temporary PoolStats.
+std::optional<weft::MethodStats> Find(const weft::PoolStats& stats, const std::string& name) {
   for (const weft::MethodStats& m : stats.methods) {
-    if (m.name == name) return &m;
+    if (m.name == name) return m;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 TEST_F(ProcessTest, StatsCountCallsAcrossAKillNineAndTheRestart) {
@@ -44,8 +47,8 @@ TEST_F(ProcessTest, StatsCountCallsAcrossAKillNineAndTheRestart) {
   // The worker records a call's figures just after it publishes the result.
   ASSERT_TRUE(PollUntil(
       [&] {
-        const weft::MethodStats* m = Find(pool->Stats(), "square");
-        return m != nullptr && m->served == 40;
+        const std::optional<weft::MethodStats> m = Find(pool->Stats(), "square");
+        return m.has_value() && m->served == 40;
       },
       kHangBound))
       << "the workers' count of square calls never reached 40";
@@ -57,8 +60,8 @@ TEST_F(ProcessTest, StatsCountCallsAcrossAKillNineAndTheRestart) {
   EXPECT_EQ(w.submitted, 40u);
   EXPECT_EQ(w.calls_served, 40u);
   EXPECT_EQ(w.in_flight, 0u);
-  const weft::MethodStats* square = Find(stats, "square");
-  ASSERT_NE(square, nullptr);
+  const std::optional<weft::MethodStats> square = Find(stats, "square");
+  ASSERT_TRUE(square.has_value());
   EXPECT_EQ(square->submitted, 40u);
   EXPECT_EQ(square->resolved, 40u);
   EXPECT_EQ(square->by_code[0], 40u);
