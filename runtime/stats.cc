@@ -11,19 +11,10 @@
 namespace weft {
 namespace {
 
-// "812ns", "1.50us", "12.3ms", "2.00s": three significant figures.
-std::string Duration(uint64_t ns) {
-  if (ns < 1000) return absl::StrCat(ns, "ns");
-  const double v = static_cast<double>(ns);
-  if (ns < 1'000'000) return absl::StrFormat("%.3gus", v / 1e3);
-  if (ns < 1'000'000'000) return absl::StrFormat("%.3gms", v / 1e6);
-  return absl::StrFormat("%.3gs", v / 1e9);
-}
-
 std::string Percentiles(const LatencyHistogram& h) {
   if (h.count() == 0) return "-";
-  return absl::StrCat(Duration(h.Percentile(0.5)), "/", Duration(h.Percentile(0.99)), "/",
-                      Duration(h.Percentile(0.999)));
+  return absl::StrCat(FormatDuration(h.Percentile(0.5)), "/", FormatDuration(h.Percentile(0.99)),
+                      "/", FormatDuration(h.Percentile(0.999)));
 }
 
 // A Prometheus label value: backslash, double quote and newline escaped.
@@ -64,10 +55,18 @@ const char* kCodeNames[kStatusCodes] = {
 
 }  // namespace
 
+std::string FormatDuration(uint64_t ns) {
+  if (ns < 1000) return absl::StrCat(ns, "ns");
+  const double v = static_cast<double>(ns);
+  if (ns < 1'000'000) return absl::StrFormat("%.3gus", v / 1e3);
+  if (ns < 1'000'000'000) return absl::StrFormat("%.3gms", v / 1e6);
+  return absl::StrFormat("%.3gs", v / 1e9);
+}
+
 std::string PoolStats::ToString() const {
-  std::string out =
-      absl::StrFormat("pool %s: %d workers, up %s%s\n", interface_name, workers.size(),
-                      Duration(uptime_ns), enabled ? "" : " (stats off: no per-method figures)");
+  std::string out = absl::StrFormat("pool %s: %d workers, up %s%s\n", interface_name,
+                                    workers.size(), FormatDuration(uptime_ns),
+                                    enabled ? "" : " (stats off: no per-method figures)");
   absl::StrAppend(&out, absl::StrFormat("  %-6s %7s %-5s %12s %9s %6s %6s %5s  %s\n", "worker",
                                         "pid", "state", "served", "in-flight", "queued", "util",
                                         "rst", "service p50/p99/p999"));

@@ -39,6 +39,10 @@ namespace weft {
 inline constexpr int kStatusCodes = 17;
 using CodeCounts = std::array<uint64_t, kStatusCodes>;
 
+// A duration for people: "812ns", "1.5us", "12.3ms", "2s" (three
+// significant figures), as ToString() and weft-top print them.
+std::string FormatDuration(uint64_t ns);
+
 struct WorkerStats {
   uint64_t calls_served = 0;   // calls the worker finished (any outcome)
   uint64_t sleeps = 0;         // times the worker went to sleep on its futex

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/internal/sys_status.h"
 
 extern char** environ;
 
@@ -40,10 +41,6 @@ struct Fds {
     }
   }
 };
-
-absl::Status Errno(const std::string& what) {
-  return absl::InternalError(absl::StrCat("weft: ", what, ": ", std::strerror(errno)));
-}
 
 }  // namespace
 
@@ -107,10 +104,10 @@ absl::StatusOr<SpawnedWorker> LaunchProcess(const PoolOptions& options, uint32_t
 
   Fds fds;
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds.control) != 0)
-    return Errno("socketpair");
+    return ErrnoStatus("socketpair");
   if (pipe2(fds.out, O_CLOEXEC) != 0 || pipe2(fds.err, O_CLOEXEC) != 0 ||
       pipe2(fds.exec_error, O_CLOEXEC) != 0) {
-    return Errno("pipe2");
+    return ErrnoStatus("pipe2");
   }
   // Above the fds the child will use, so the dup2s below cannot clobber them.
   fds.control_high = fcntl(fds.control[1], F_DUPFD_CLOEXEC, 10);
@@ -132,7 +129,7 @@ absl::StatusOr<SpawnedWorker> LaunchProcess(const PoolOptions& options, uint32_t
   const pid_t parent = getpid();
 
   const pid_t pid = fork();
-  if (pid < 0) return Errno("fork");
+  if (pid < 0) return ErrnoStatus("fork");
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(125);  // the host died before the prctl

@@ -15,18 +15,11 @@
 #include "runtime/internal/spsc_ring.h"
 #include "runtime/internal/stats_cells.h"
 #include "runtime/internal/stats_clock.h"
+#include "runtime/internal/sys_status.h"
 
 namespace weft {
 namespace internal {
 namespace {
-
-constexpr uint64_t kPage = 4096;
-
-constexpr uint64_t RoundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
-
-absl::Status Errno(const char* what) {
-  return absl::InternalError(absl::StrCat("weft: ", what, ": ", std::strerror(errno)));
-}
 
 struct LaneParts {
   uint64_t ring_control, descriptors, slots, request_inline, response_inline, request_heap,
@@ -45,12 +38,12 @@ LaneParts Parts(const Geometry& g) {
   p.request_inline = at;
   at = RoundUp(at + uint64_t{g.slots_per_lane} * g.request_inline_bytes, kCacheLine);
   p.response_inline = at;
-  at = RoundUp(at + uint64_t{g.slots_per_lane} * g.response_inline_bytes, kPage);
+  at = RoundUp(at + uint64_t{g.slots_per_lane} * g.response_inline_bytes, kPageBytes);
   p.request_heap = at;
   at += g.heap_bytes;
   p.response_heap = at;
   at += g.heap_bytes;
-  p.stride = RoundUp(at, kPage);
+  p.stride = RoundUp(at, kPageBytes);
   return p;
 }
 
@@ -81,7 +74,7 @@ absl::Status CheckGeometry(const Geometry& g) {
     return absl::InvalidArgumentError(
         absl::StrCat("weft: at most 65536 methods carry stats, got ", g.stats_methods));
   }
-  if (g.heap_bytes % kPage != 0 || g.heap_bytes > (uint64_t{1} << 36)) {
+  if (g.heap_bytes % kPageBytes != 0 || g.heap_bytes > (uint64_t{1} << 36)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "weft: heap bytes must be page-aligned and at most 64 GiB, got ", g.heap_bytes));
   }
@@ -94,10 +87,11 @@ absl::Status CheckGeometry(const Geometry& g) {
 }
 
 uint64_t LaneStride(const Geometry& g) { return Parts(g).stride; }
-uint64_t LanesOffset() { return RoundUp(sizeof(RegionHeader), kPage); }
+uint64_t LanesOffset() { return RoundUp(sizeof(RegionHeader), kPageBytes); }
 uint64_t StatsOffset(const Geometry& g) { return LanesOffset() + g.lanes * LaneStride(g); }
 uint64_t RegionBytes(const Geometry& g) {
-  return RoundUp(StatsOffset(g) + uint64_t{g.stats_methods} * sizeof(WorkerMethodCells), kPage);
+  return RoundUp(StatsOffset(g) + uint64_t{g.stats_methods} * sizeof(WorkerMethodCells),
+                 kPageBytes);
 }
 
 LaneLayout LaneAt(const Geometry& g, uint32_t lane) {
@@ -120,19 +114,19 @@ absl::StatusOr<Region> Region::Create(const Geometry& geometry, uint64_t interfa
   Region region;
   if (named) {
     uint8_t random[16];
-    if (getrandom(random, sizeof(random), 0) != sizeof(random)) return Errno("getrandom");
+    if (getrandom(random, sizeof(random), 0) != sizeof(random)) return ErrnoStatus("getrandom");
     std::string name = "/weft-";
     for (uint8_t b : random) absl::StrAppend(&name, absl::Hex(b, absl::kZeroPad2));
     region.fd_ = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-    if (region.fd_ < 0) return Errno("shm_open");
+    if (region.fd_ < 0) return ErrnoStatus("shm_open");
     region.name_ = std::move(name);
   } else {
     region.fd_ = memfd_create("weft-region", MFD_CLOEXEC);
   }
-  if (region.fd_ < 0) return Errno("memfd_create");
-  if (ftruncate(region.fd_, static_cast<off_t>(bytes)) != 0) return Errno("ftruncate");
+  if (region.fd_ < 0) return ErrnoStatus("memfd_create");
+  if (ftruncate(region.fd_, static_cast<off_t>(bytes)) != 0) return ErrnoStatus("ftruncate");
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, region.fd_, 0);
-  if (p == MAP_FAILED) return Errno("mmap");
+  if (p == MAP_FAILED) return ErrnoStatus("mmap");
   region.base_ = static_cast<char*>(p);
   region.size_ = bytes;
 
@@ -216,13 +210,13 @@ absl::Status Region::Validate(const char* base, uint64_t mapped_bytes) {
 
 absl::StatusOr<Region> Region::Map(int fd) {
   struct stat st;
-  if (fstat(fd, &st) != 0) return Errno("fstat region");
+  if (fstat(fd, &st) != 0) return ErrnoStatus("fstat region");
   const uint64_t bytes = static_cast<uint64_t>(st.st_size);
   if (bytes < sizeof(RegionHeader)) {
     return absl::InvalidArgumentError("weft: region file is smaller than its header");
   }
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) return Errno("mmap region");
+  if (p == MAP_FAILED) return ErrnoStatus("mmap region");
   Region region;
   region.base_ = static_cast<char*>(p);
   region.size_ = bytes;

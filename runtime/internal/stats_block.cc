@@ -12,17 +12,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/internal/region.h"
+#include "runtime/internal/sys_status.h"
+#include "runtime/internal/wait.h"
 
 namespace weft {
 namespace internal {
 namespace {
-
-constexpr uint64_t kPage = 4096;
-constexpr uint64_t RoundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
-
-absl::Status Errno(const char* what) {
-  return absl::InternalError(absl::StrCat("weft: ", what, ": ", std::strerror(errno)));
-}
 
 struct Offsets {
   uint64_t names, workers, shards, stride, total;
@@ -32,20 +27,14 @@ Offsets OffsetsFor(uint64_t workers, uint64_t methods, uint64_t shards) {
   Offsets o;
   o.names = RoundUp(sizeof(StatsBlockHeader), kCacheLine);
   o.workers = RoundUp(o.names + methods * kStatsNameBytes, kCacheLine);
-  o.shards = RoundUp(o.workers + workers * sizeof(StatsWorkerInfo), kPage);
+  o.shards = RoundUp(o.workers + workers * sizeof(StatsWorkerInfo), kPageBytes);
   o.stride = RoundUp(methods * sizeof(HostMethodCells) + workers * sizeof(uint64_t), kCacheLine);
-  o.total = RoundUp(o.shards + shards * o.stride, kPage);
+  o.total = RoundUp(o.shards + shards * o.stride, kPageBytes);
   return o;
 }
 
 // Relaxed: statistics (stats_cells.h).
 uint64_t Load(const std::atomic<uint64_t>& cell) { return cell.load(std::memory_order_relaxed); }
-
-int64_t Monotonic() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 }  // namespace
 
@@ -63,10 +52,11 @@ absl::StatusOr<StatsBlock> StatsBlock::Create(const Spec& spec) {
   const Offsets o = OffsetsFor(spec.workers, methods, shards);
   StatsBlock block;
   block.fd_ = memfd_create("weft-stats", MFD_CLOEXEC);
-  if (block.fd_ < 0) return Errno("memfd_create(weft-stats)");
-  if (ftruncate(block.fd_, static_cast<off_t>(o.total)) != 0) return Errno("ftruncate(weft-stats)");
+  if (block.fd_ < 0) return ErrnoStatus("memfd_create(weft-stats)");
+  if (ftruncate(block.fd_, static_cast<off_t>(o.total)) != 0)
+    return ErrnoStatus("ftruncate(weft-stats)");
   void* at = mmap(nullptr, o.total, PROT_READ | PROT_WRITE, MAP_SHARED, block.fd_, 0);
-  if (at == MAP_FAILED) return Errno("mmap(weft-stats)");
+  if (at == MAP_FAILED) return ErrnoStatus("mmap(weft-stats)");
   block.base_ = static_cast<char*>(at);
   block.size_ = o.total;
   auto* h = reinterpret_cast<StatsBlockHeader*>(block.base_);
@@ -81,7 +71,7 @@ absl::StatusOr<StatsBlock> StatsBlock::Create(const Spec& spec) {
   h->enabled = spec.enabled ? 1 : 0;
   h->host_pid = getpid();
   h->process_workers = spec.process_workers ? 1 : 0;
-  h->created_ns = Monotonic();
+  h->created_ns = MonotonicNanos();
   h->names_offset = o.names;
   h->workers_offset = o.workers;
   h->shards_offset = o.shards;
@@ -123,13 +113,13 @@ absl::Status StatsBlock::Validate(const char* base, uint64_t bytes) {
 
 absl::StatusOr<StatsBlock> StatsBlock::MapReadOnly(int fd) {
   struct stat st;
-  if (fstat(fd, &st) != 0) return Errno("fstat(weft-stats)");
+  if (fstat(fd, &st) != 0) return ErrnoStatus("fstat(weft-stats)");
   const uint64_t bytes = static_cast<uint64_t>(st.st_size);
   if (bytes < sizeof(StatsBlockHeader)) {
     return absl::DataLossError(absl::StrCat("weft: stats block of ", bytes, " bytes is too small"));
   }
   void* at = mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
-  if (at == MAP_FAILED) return Errno("mmap(weft-stats, read-only)");
+  if (at == MAP_FAILED) return ErrnoStatus("mmap(weft-stats, read-only)");
   StatsBlock block;
   block.base_ = static_cast<char*>(at);
   block.size_ = bytes;

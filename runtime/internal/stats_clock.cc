@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "runtime/internal/wait.h"
+
 namespace weft {
 namespace internal {
 namespace {
@@ -17,12 +19,6 @@ bool KernelUsesTsc() {
   return read && std::strncmp(name, "tsc", 3) == 0 && (name[3] == '\n' || name[3] == '\0');
 }
 
-uint64_t MonotonicNow() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 TickScale Calibrate() {
   TickScale scale;
 #if defined(__x86_64__)
@@ -30,9 +26,9 @@ TickScale Calibrate() {
   // Ticks per ns over ~4 ms; the reads at both ends are a few ns apart, so
   // the rate is good to ~1e-5.
   const uint64_t t0 = __rdtsc();
-  const uint64_t n0 = MonotonicNow();
+  const uint64_t n0 = static_cast<uint64_t>(MonotonicNanos());
   uint64_t n1 = n0;
-  while (n1 - n0 < 4'000'000) n1 = MonotonicNow();
+  while (n1 - n0 < 4'000'000) n1 = static_cast<uint64_t>(MonotonicNanos());
   const uint64_t t1 = __rdtsc();
   if (t1 <= t0) return scale;
   scale.kind = TickKind::kTsc;

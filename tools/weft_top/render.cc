@@ -10,14 +10,8 @@ namespace weft {
 namespace top {
 namespace {
 
-std::string Duration(uint64_t ns) {
-  if (ns == 0) return "-";
-  if (ns < 1000) return absl::StrCat(ns, "ns");
-  const double v = static_cast<double>(ns);
-  if (ns < 1'000'000) return absl::StrFormat("%.3gus", v / 1e3);
-  if (ns < 1'000'000'000) return absl::StrFormat("%.3gms", v / 1e6);
-  return absl::StrFormat("%.3gs", v / 1e9);
-}
+// "-" for no value (an empty histogram's percentile is 0).
+std::string Duration(uint64_t ns) { return ns == 0 ? "-" : FormatDuration(ns); }
 
 double Rate(uint64_t now, uint64_t before, double interval_s) {
   return interval_s > 0 && now >= before ? static_cast<double>(now - before) / interval_s : 0;
