@@ -64,6 +64,14 @@ struct PoolOptions {
   std::vector<std::string> worker_command;
   std::vector<std::string> command_prefix;
   SharedMemory shared_memory = SharedMemory::kAnonymous;
+  // Process workers: read results where the worker wrote them (no copy, no
+  // check), as for thread workers. Only for workers the host trusts not to
+  // rewrite a response while it is read: a worker that does can make
+  // reading the Response throw or see torn data. Off (the default): results
+  // are copied out of the region and every pointer checked before the future
+  // resolves. Requests are always built in place, zero copy: no worker can
+  // write them. Ignored for thread workers (always in place).
+  bool trusted_workers = false;
   // A process worker must answer Ready within this, or Create fails.
   absl::Duration startup_timeout = absl::Seconds(10);
   // Process workers: a call running longer than this gets its worker

@@ -28,9 +28,9 @@ namespace weft {
 namespace internal {
 namespace {
 
-absl::StatusOr<Region> MapRegion(control::Boot::Reader boot) {
-  if (boot.getRegionFd() >= 0) return Region::Map(boot.getRegionFd());
-  return Region::Open(boot.getRegionName().cStr());
+absl::StatusOr<Region> MapRegion(control::Boot::Reader boot, int requests_fd) {
+  if (boot.getRegionFd() >= 0) return Region::Map(boot.getRegionFd(), requests_fd);
+  return Region::Open(boot.getRegionName().cStr(), requests_fd);
 }
 
 }  // namespace
@@ -55,12 +55,18 @@ int RunProcessWorker(const std::function<std::unique_ptr<SkeletonBase>()>& facto
   fcntl(control, F_SETFD, FD_CLOEXEC);
   fcntl(kRegionFd, F_SETFD, FD_CLOEXEC);
 
+  absl::StatusOr<int> requests_fd = ReceiveRequestsFd(control);
+  if (!requests_fd.ok()) {
+    SendReady(control, requests_fd.status());
+    return 1;
+  }
   try {
     // Bounded: a Boot claiming more than kMaxControlWords throws before
     // anything is allocated for it.
     capnp::StreamFdMessageReader boot_message(control, ControlReaderOptions());
     control::Boot::Reader boot = boot_message.getRoot<control::Boot>();
-    absl::StatusOr<Region> region = MapRegion(boot);
+    absl::StatusOr<Region> region = MapRegion(boot, *requests_fd);
+    close(*requests_fd);  // the mapping keeps the memory
     if (!region.ok()) {
       SendReady(control, region.status());
       return 1;

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "capnp/common.h"
 #include "capnp/message.h"
@@ -27,9 +28,19 @@
 namespace weft {
 namespace internal {
 
-// Host: sends the boot message. `region_fd_in_child` is the fd number the
-// worker has its region on, or -1 with `region_path` to open instead.
-// False if the worker closed its end (it has exited).
+// Host: the first thing a worker is sent: one byte carrying `requests_fd`
+// (the region's requests block, Region::requests_fd) as SCM_RIGHTS. Over
+// the control socket, so that it reaches the worker through any wrapper
+// that passes the socket on. False if the worker closed its end.
+bool SendRequestsFd(int fd, int requests_fd);
+
+// Worker: receives the descriptor SendRequestsFd sent (close-on-exec), or an
+// error naming what arrived instead.
+absl::StatusOr<int> ReceiveRequestsFd(int fd);
+
+// Host: sends the boot message, after SendRequestsFd. `region_fd_in_child`
+// is the fd number the worker has its region on, or -1 with `region_path`
+// to open instead. False if the worker closed its end (it has exited).
 // `boot_token` names this start (see RegionHeader::boot_token).
 bool SendBoot(int fd, const PoolOptions& options, uint32_t index, int region_fd_in_child,
               const std::string& region_path, uint64_t boot_token);

@@ -1,7 +1,5 @@
 #include "runtime/internal/lane_host.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <bit>
 #include <cstdio>
@@ -67,7 +65,6 @@ LaneHost::LaneHost(Region* region, uint32_t worker, uint32_t lane, const LaneCon
       slot_hosts_(new SlotHost[geometry_.slots_per_lane]),
       free_words_((geometry_.slots_per_lane + 63) / 64),
       request_heap_(geometry_.heap_bytes / kWordBytes) {
-  if (!config_.trusted_worker) MakeStaging();
   free_bits_.reset(new std::atomic<uint64_t>[free_words_]);
   for (uint32_t w = 0; w < free_words_; ++w) {
     const uint32_t in_word = std::min<uint32_t>(64, geometry_.slots_per_lane - w * 64);
@@ -76,21 +73,7 @@ LaneHost::LaneHost(Region* region, uint32_t worker, uint32_t lane, const LaneCon
   }
 }
 
-LaneHost::~LaneHost() {
-  if (staging_ != nullptr) munmap(staging_, staging_bytes_);
-}
-
-void LaneHost::MakeStaging() {
-  // Private, sparse (untouched pages cost nothing): the lane's request
-  // areas, inline and heap, at the same offsets as in the region.
-  staging_bytes_ = layout_.request_heap + geometry_.heap_bytes - layout_.request_inline;
-  void* p = mmap(nullptr, staging_bytes_, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  staging_ = p == MAP_FAILED ? nullptr : static_cast<char*>(p);
-  if (staging_ == nullptr) {
-    std::fprintf(stderr, "weft: no memory to stage requests privately; building in place\n");
-  }
-}
+LaneHost::~LaneHost() = default;
 
 // ------------------------------------------------------------------ sending
 
@@ -172,14 +155,11 @@ absl::StatusOr<uint32_t> LaneHost::AcquireSlot(absl::Time deadline) {
 
 RegionMessageBuilder& LaneHost::PrepareRequest(uint32_t slot, void* storage, absl::Time deadline) {
   spill_deadline_ = deadline;
-  // Trusted workers: the request is built in place in shared memory. An
-  // untrusted worker could plant pointers in the memory Cap'n Proto's
-  // builder follows, so the request is built in private memory laid out like
-  // the region and copied in at submit. `base` is where region offset 0
-  // would be in that copy.
-  char* base = staging_ != nullptr ? staging_ - layout_.request_inline : region_->base();
+  // Built in place, for every kind of worker: the request areas are the
+  // region's requests block, which no worker can write (region.h), so
+  // nothing can plant pointers in what Cap'n Proto's builder follows.
   return *new (storage) RegionMessageBuilder(
-      base, layout_.request_inline + uint64_t{slot} * geometry_.request_inline_bytes,
+      region_->base(), layout_.request_inline + uint64_t{slot} * geometry_.request_inline_bytes,
       geometry_.request_inline_bytes / kWordBytes, slot_hosts_[slot].request_dirty_words, this,
       config_.max_payload_words);
 }
@@ -227,13 +207,6 @@ void LaneHost::Submit(CallState* call, RegionMessageBuilder& builder) {
   SlotHost& host = slot_hosts_[slot];
   SegmentTable table;
   builder.WriteTable(table);
-  if (staging_ != nullptr) {
-    for (uint32_t i = 0; i < table.count; ++i) {
-      const SegmentRef& seg = table.segments[i];
-      std::memcpy(region_->base() + seg.offset, staging_ + (seg.offset - layout_.request_inline),
-                  seg.words * kWordBytes);
-    }
-  }
   std::memcpy(&slots_[slot].request, &table, sizeof(table));
   host.request_dirty_words = builder.inline_used_words();
   for (uint32_t i = 0; i < builder.spill_count(); ++i) {

@@ -50,9 +50,10 @@ struct LaneConfig {
   SpinPolicy spin;
   QueueFull queue_full = QueueFull::kWait;
   uint64_t max_payload_words = 0;
-  // Thread workers are trusted: requests are built and results read in
-  // place. Process workers are not: requests are built privately and copied
-  // in, results are copied out and validated.
+  // Results are read in place (thread workers, and process workers of a
+  // pool with PoolOptions::trusted_workers), else copied out of the region
+  // and validated first. Requests are built in place for every worker: no
+  // worker can write them (region.h).
   bool trusted_worker = true;
   // The pool's stats (null with PoolOptions::stats off): the lane's owner
   // counts submits in host shard `lane`; a resolving thread counts in the
@@ -163,7 +164,6 @@ class LaneHost final : public SpillSource {
   bool ReclaimRequestSpans();
   void FreeRequestSpans(SlotHost& host);
   void WakeWorker();
-  void MakeStaging();
   // Resolve's halves: the outcome the worker wrote, or the host's own.
   void ResolveFromSlot(CallState* call);
   // `worker_done`: the worker already published this call (the slot can go
@@ -189,8 +189,6 @@ class LaneHost final : public SpillSource {
   SpanAllocator request_heap_;
   CallStatePool calls_;
   absl::Time spill_deadline_ = absl::InfiniteFuture();  // the call being built
-  char* staging_ = nullptr;  // untrusted workers: private copy of the request areas
-  uint64_t staging_bytes_ = 0;
   uint32_t time_countdown_ = 1;  // calls until the next timed one (host_stats.h)
 };
 

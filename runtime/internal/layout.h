@@ -8,10 +8,12 @@
 //     CallDescriptor[ring_capacity]    the submit ring's entries
 //     SlotShared[slots_per_lane]       per-slot control: segment tables,
 //                                      completion word, abort flag, status
-//     request inline areas             slots_per_lane x request_inline_bytes
 //     response inline areas            slots_per_lane x response_inline_bytes
-//     request heap                     heap_bytes, spill segments (host owns)
 //     response heap                    heap_bytes, spill segments (worker owns)
+//   requests block, lane 0 .. lanes-1: (another file, mapped over this place;
+//                                      read-only to a process worker: region.h)
+//     request inline areas             slots_per_lane x request_inline_bytes
+//     request heap                     heap_bytes, spill segments (host owns)
 //   WorkerMethodCells[stats_methods]   the worker's stats per method (stats_cells.h)
 //
 // Everything refers to everything else by offset from the region's start:
@@ -35,7 +37,7 @@ namespace internal {
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr uint64_t kRegionMagic = 0x5446'4557'5446'4557ull;  // "WEFTWEFT"
-inline constexpr uint32_t kLayoutVersion = 4;
+inline constexpr uint32_t kLayoutVersion = 5;
 inline constexpr uint32_t kMaxSegments = 16;
 inline constexpr uint32_t kMaxStatusMessage = 512;
 

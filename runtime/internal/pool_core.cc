@@ -21,7 +21,8 @@ PoolCore::PoolCore(const PoolOptions& options, absl::Span<const MethodInfo> meth
   lane_config_.spin = options.spin;
   lane_config_.queue_full = options.queue_full;
   lane_config_.max_payload_words = options.max_payload_bytes / sizeof(capnp::word);
-  lane_config_.trusted_worker = options.runtime != WorkerRuntime::kProcess;
+  lane_config_.trusted_worker =
+      options.runtime != WorkerRuntime::kProcess || options.trusted_workers;
 }
 
 absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& options,

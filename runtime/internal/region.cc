@@ -15,15 +15,17 @@
 #include "runtime/internal/spsc_ring.h"
 #include "runtime/internal/stats_cells.h"
 #include "runtime/internal/stats_clock.h"
+#include "runtime/internal/status_macros.h"
 #include "runtime/internal/sys_status.h"
 
 namespace weft {
 namespace internal {
 namespace {
 
+// One lane's parts in the region proper. Its request areas are elsewhere:
+// in the requests block (RequestParts), which is another file.
 struct LaneParts {
-  uint64_t ring_control, descriptors, slots, request_inline, response_inline, request_heap,
-      response_heap, stride;
+  uint64_t ring_control, descriptors, slots, response_inline, response_heap, stride;
 };
 
 LaneParts Parts(const Geometry& g) {
@@ -35,15 +37,24 @@ LaneParts Parts(const Geometry& g) {
   at = RoundUp(at + uint64_t{g.ring_capacity} * sizeof(CallDescriptor), kCacheLine);
   p.slots = at;
   at += uint64_t{g.slots_per_lane} * sizeof(SlotShared);
-  p.request_inline = at;
-  at = RoundUp(at + uint64_t{g.slots_per_lane} * g.request_inline_bytes, kCacheLine);
   p.response_inline = at;
   at = RoundUp(at + uint64_t{g.slots_per_lane} * g.response_inline_bytes, kPageBytes);
-  p.request_heap = at;
-  at += g.heap_bytes;
   p.response_heap = at;
   at += g.heap_bytes;
   p.stride = RoundUp(at, kPageBytes);
+  return p;
+}
+
+// One lane's request areas in the requests block: the inline areas, then
+// the request heap, page-aligned so that the block maps as a file of its own.
+struct RequestParts {
+  uint64_t request_heap, stride;
+};
+
+RequestParts RequestPartsOf(const Geometry& g) {
+  RequestParts p;
+  p.request_heap = RoundUp(uint64_t{g.slots_per_lane} * g.request_inline_bytes, kPageBytes);
+  p.stride = p.request_heap + g.heap_bytes;
   return p;
 }
 
@@ -88,7 +99,9 @@ absl::Status CheckGeometry(const Geometry& g) {
 
 uint64_t LaneStride(const Geometry& g) { return Parts(g).stride; }
 uint64_t LanesOffset() { return RoundUp(sizeof(RegionHeader), kPageBytes); }
-uint64_t StatsOffset(const Geometry& g) { return LanesOffset() + g.lanes * LaneStride(g); }
+uint64_t RequestsOffset(const Geometry& g) { return LanesOffset() + g.lanes * LaneStride(g); }
+uint64_t RequestsBytes(const Geometry& g) { return g.lanes * RequestPartsOf(g).stride; }
+uint64_t StatsOffset(const Geometry& g) { return RequestsOffset(g) + RequestsBytes(g); }
 uint64_t RegionBytes(const Geometry& g) {
   return RoundUp(StatsOffset(g) + uint64_t{g.stats_methods} * sizeof(WorkerMethodCells),
                  kPageBytes);
@@ -96,15 +109,12 @@ uint64_t RegionBytes(const Geometry& g) {
 
 LaneLayout LaneAt(const Geometry& g, uint32_t lane) {
   const LaneParts p = Parts(g);
+  const RequestParts r = RequestPartsOf(g);
   const uint64_t start = LanesOffset() + uint64_t{lane} * p.stride;
-  return LaneLayout{start,
-                    start + p.ring_control,
-                    start + p.descriptors,
-                    start + p.slots,
-                    start + p.request_inline,
-                    start + p.response_inline,
-                    start + p.request_heap,
-                    start + p.response_heap};
+  const uint64_t requests = RequestsOffset(g) + uint64_t{lane} * r.stride;
+  return LaneLayout{
+      start,    start + p.ring_control,    start + p.descriptors,     start + p.slots,
+      requests, start + p.response_inline, requests + r.request_heap, start + p.response_heap};
 }
 
 absl::StatusOr<Region> Region::Create(const Geometry& geometry, uint64_t interface_id,
@@ -121,23 +131,56 @@ absl::StatusOr<Region> Region::Create(const Geometry& geometry, uint64_t interfa
     if (region.fd_ < 0) return ErrnoStatus("shm_open");
     region.name_ = std::move(name);
   } else {
-    region.fd_ = memfd_create("weft-region", MFD_CLOEXEC);
+    region.fd_ = memfd_create("weft-region", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   }
   if (region.fd_ < 0) return ErrnoStatus("memfd_create");
   if (ftruncate(region.fd_, static_cast<off_t>(bytes)) != 0) return ErrnoStatus("ftruncate");
+  // A worker that shrank the file would make every host access past the new
+  // end a SIGBUS: the size is sealed (memfd only; a POSIX shared-memory
+  // object cannot be sealed, see SharedMemory::kNamed).
+  if (!named && fcntl(region.fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    return ErrnoStatus("sealing the region's size (F_ADD_SEALS)");
+  }
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, region.fd_, 0);
   if (p == MAP_FAILED) return ErrnoStatus("mmap");
   region.base_ = static_cast<char*>(p);
   region.size_ = bytes;
+  region.geometry_ = geometry;
+  WEFT_RETURN_IF_ERROR(region.CreateRequests());
 
   // A fresh memfd reads as zeros: every atomic starts at 0, which is each
   // one's initial state. The header's atomics are created in place.
   new (region.base_) RegionHeader{};
-  region.geometry_ = geometry;
   region.interface_id_ = interface_id;
   region.method_count_ = method_count;
   region.RestoreHeader();
   return region;
+}
+
+absl::Status Region::CreateRequests() {
+  // The requests block is a file of its own, mapped over its place in the
+  // region: writable here, and sealed so that nobody can map it writable
+  // again. A process worker gets the descriptor and can only read it: with
+  // F_SEAL_FUTURE_WRITE, write(2), a PROT_WRITE shared mapping (also through
+  // a re-opened /proc/<pid>/fd path) and mprotect to PROT_WRITE all fail, and
+  // the size seals keep it from being shrunk under the host.
+  const uint64_t bytes = RequestsBytes(geometry_);
+  requests_fd_ = memfd_create("weft-requests", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (requests_fd_ < 0) return ErrnoStatus("memfd_create(weft-requests)");
+  if (ftruncate(requests_fd_, static_cast<off_t>(bytes)) != 0) {
+    return ErrnoStatus("ftruncate(weft-requests)");
+  }
+  void* at = mmap(base_ + RequestsOffset(geometry_), bytes, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_FIXED, requests_fd_, 0);
+  if (at == MAP_FAILED) return ErrnoStatus("mmap(weft-requests)");
+  constexpr int kSeals = F_SEAL_FUTURE_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+  if (fcntl(requests_fd_, F_ADD_SEALS, kSeals) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("weft: cannot seal the request area read-only for workers (F_ADD_SEALS "
+                     "F_SEAL_FUTURE_WRITE: ",
+                     std::strerror(errno), "); weft needs Linux 5.1 or later"));
+  }
+  return absl::OkStatus();
 }
 
 void Region::RestoreHeader() {
@@ -160,7 +203,7 @@ void Region::RestoreHeader() {
   h->clock_mult = scale.mult;
 }
 
-absl::StatusOr<Region> Region::Open(const std::string& path) {
+absl::StatusOr<Region> Region::Open(const std::string& path, int requests_fd) {
   const bool via_proc = path.rfind("/proc/", 0) == 0;
   const int fd =
       via_proc ? open(path.c_str(), O_RDWR | O_CLOEXEC) : shm_open(path.c_str(), O_RDWR, 0);
@@ -176,7 +219,7 @@ absl::StatusOr<Region> Region::Open(const std::string& path) {
     return absl::NotFoundError(
         absl::StrCat("cannot open region ", path, ": ", std::strerror(e), hint));
   }
-  absl::StatusOr<Region> region = Map(fd);
+  absl::StatusOr<Region> region = Map(fd, requests_fd);
   close(fd);  // the mapping keeps the memory
   return region;
 }
@@ -208,7 +251,7 @@ absl::Status Region::Validate(const char* base, uint64_t mapped_bytes) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Region> Region::Map(int fd) {
+absl::StatusOr<Region> Region::Map(int fd, int requests_fd) {
   struct stat st;
   if (fstat(fd, &st) != 0) return ErrnoStatus("fstat region");
   const uint64_t bytes = static_cast<uint64_t>(st.st_size);
@@ -227,6 +270,17 @@ absl::StatusOr<Region> Region::Map(int fd) {
   if (RegionBytes(region.geometry_) != bytes) {
     return absl::InvalidArgumentError("weft: region header changed while it was being mapped");
   }
+  if (requests_fd < 0) return region;
+  if (fstat(requests_fd, &st) != 0) return ErrnoStatus("fstat request area");
+  const uint64_t requests = RequestsBytes(region.geometry_);
+  if (static_cast<uint64_t>(st.st_size) != requests) {
+    return absl::InvalidArgumentError(absl::StrCat("weft: the request area has ", st.st_size,
+                                                   " bytes, the region's geometry ", requests));
+  }
+  // Read-only: the host builds requests here, the worker reads them.
+  void* at = mmap(region.base_ + RequestsOffset(region.geometry_), requests, PROT_READ,
+                  MAP_SHARED | MAP_FIXED, requests_fd, 0);
+  if (at == MAP_FAILED) return ErrnoStatus("mmap request area");
   return region;
 }
 
@@ -234,6 +288,7 @@ Region::Region(Region&& other) noexcept
     : base_(std::exchange(other.base_, nullptr)),
       size_(std::exchange(other.size_, 0)),
       fd_(std::exchange(other.fd_, -1)),
+      requests_fd_(std::exchange(other.requests_fd_, -1)),
       name_(std::exchange(other.name_, std::string())),
       geometry_(other.geometry_),
       interface_id_(other.interface_id_),
@@ -254,8 +309,9 @@ Region& Region::operator=(Region&& other) noexcept {
 
 Region::~Region() {
   Unlink();
-  if (base_ != nullptr) munmap(base_, size_);
+  if (base_ != nullptr) munmap(base_, size_);  // the requests block's mapping too
   if (fd_ >= 0) close(fd_);
+  if (requests_fd_ >= 0) close(requests_fd_);
 }
 
 }  // namespace internal

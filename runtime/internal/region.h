@@ -2,11 +2,20 @@
 //
 //   absl::StatusOr<Region> r = Region::Create(geometry, interface_id, method_count);
 //   LaneLayout lane = r->lane(0);           // offsets of lane 0's parts
-//   // hand r->fd() to a process worker; it calls Region::Map(fd).
+//   // hand r->fd() and r->requests_fd() to a process worker; it calls
+//   // Region::Map(fd, requests_fd).
 //
 // Create makes an anonymous memfd (MFD_CLOEXEC; a process worker gets it
-// explicitly), sizes it, maps it MAP_SHARED and writes the header. The file
-// is sparse: untouched heap pages cost no memory. Map/Validate check the
+// explicitly), sizes it, seals its size, maps it MAP_SHARED and writes the
+// header. The files are sparse: untouched heap pages cost no memory.
+//
+// The requests block (every lane's request inline areas and request heap)
+// is a second memfd, "weft-requests", mapped over its place in the region
+// (MAP_FIXED), so that one offset space covers both. The host maps it
+// writable and then seals it (F_SEAL_FUTURE_WRITE, size, seals): a process
+// worker maps it read-only and has no way to write it. So the host builds
+// every request in place, for thread and process workers alike, and no
+// worker can change a request under the host's Cap'n Proto builder. Map/Validate check the
 // header (magic, layout version, sizes, recomputed layout) before anything in
 // the region is used; a mismatch is a clear InvalidArgument.
 //
@@ -41,6 +50,9 @@ struct LaneLayout {
 absl::Status CheckGeometry(const Geometry& geometry);
 uint64_t LaneStride(const Geometry& geometry);
 uint64_t LanesOffset();
+// The requests block: where it is in the region, and its size.
+uint64_t RequestsOffset(const Geometry& geometry);
+uint64_t RequestsBytes(const Geometry& geometry);
 uint64_t RegionBytes(const Geometry& geometry);
 // Where the WorkerMethodCells (geometry.stats_methods of them) start.
 uint64_t StatsOffset(const Geometry& geometry);
@@ -53,13 +65,15 @@ class Region {
   static absl::StatusOr<Region> Create(const Geometry& geometry, uint64_t interface_id,
                                        uint32_t method_count, bool named = false);
   // Maps the region behind `fd` (not taken over: the caller keeps it) and
-  // validates its header.
-  static absl::StatusOr<Region> Map(int fd);
+  // validates its header; then the requests block behind `requests_fd`
+  // read-only over its place. With requests_fd -1 that place stays the
+  // region file's own (never written) pages: for readers of everything else.
+  static absl::StatusOr<Region> Map(int fd, int requests_fd);
   // Maps the region at `path`: a POSIX shared-memory name ("/weft-<hex>",
   // named mode) or a /proc/<pid>/fd/<n> path (a named-mode replacement).
   // NotFound says what a sandboxed worker must share with the host when it
   // cannot open it (/dev/shm, or the host's /proc).
-  static absl::StatusOr<Region> Open(const std::string& path);
+  static absl::StatusOr<Region> Open(const std::string& path, int requests_fd);
   // Validates a region header against the mapping's size.
   static absl::Status Validate(const char* base, uint64_t mapped_bytes);
 
@@ -72,7 +86,8 @@ class Region {
 
   char* base() const { return base_; }
   uint64_t size() const { return size_; }
-  int fd() const { return fd_; }  // -1 for a region mapped from someone else's fd
+  int fd() const { return fd_; }                    // -1 for a region mapped from someone else's fd
+  int requests_fd() const { return requests_fd_; }  // likewise
   // The shared-memory name while it is linked ("/weft-<32 hex>"), else "".
   const std::string& name() const { return name_; }
   // Removes the name (the memory lives on while mapped or open). Idempotent;
@@ -89,9 +104,12 @@ class Region {
   void RestoreHeader();
 
  private:
+  absl::Status CreateRequests();
+
   char* base_ = nullptr;
   uint64_t size_ = 0;
-  int fd_ = -1;  // owned when >= 0
+  int fd_ = -1;           // owned when >= 0
+  int requests_fd_ = -1;  // owned when >= 0
   std::string name_;
   Geometry geometry_{};
   uint64_t interface_id_ = 0;  // set by Create (RestoreHeader)

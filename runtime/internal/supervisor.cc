@@ -64,12 +64,14 @@ std::string DrainTail(SpawnedWorker& spawned, uint32_t w) {
 
 // Forks the worker and sends its boot message; the Ready is read by the caller.
 absl::StatusOr<SpawnedWorker> Launch(const PoolOptions& options, uint32_t w, int region_fd,
-                                     const std::string& region_path, uint64_t boot_token) {
+                                     const std::string& region_path, uint64_t boot_token,
+                                     int requests_fd) {
   absl::StatusOr<SpawnedWorker> spawned = LaunchProcess(options, w, region_fd);
   if (!spawned.ok()) return spawned;
   bool sent = false;
   try {
-    sent = SendBoot(spawned->control_fd, options, w, region_fd >= 0 ? kRegionFd : -1, region_path,
+    sent = SendRequestsFd(spawned->control_fd, requests_fd) &&
+           SendBoot(spawned->control_fd, options, w, region_fd >= 0 ? kRegionFd : -1, region_path,
                     boot_token);
   } catch (const kj::Exception& e) {
     KillAndReap(spawned->pid);
@@ -167,7 +169,8 @@ std::string Supervisor::RegionPathFor(uint32_t w, int& fd) {
 absl::Status Supervisor::StartFirst(uint32_t w) {
   int fd;
   const std::string path = RegionPathFor(w, fd);
-  absl::StatusOr<SpawnedWorker> spawned = Launch(options_, w, fd, path, NextToken(w));
+  absl::StatusOr<SpawnedWorker> spawned =
+      Launch(options_, w, fd, path, NextToken(w), workers_[w].region->requests_fd());
   if (!spawned.ok()) {
     if (options_.shared_memory == SharedMemory::kNamed) workers_[w].region->Unlink();
     return spawned.status();
@@ -208,7 +211,8 @@ void Supervisor::LaunchReplacement(uint32_t w) {
   Child& child = *children_[w];
   int fd;
   const std::string path = RegionPathFor(w, fd);
-  absl::StatusOr<SpawnedWorker> spawned = Launch(options_, w, fd, path, NextToken(w));
+  absl::StatusOr<SpawnedWorker> spawned =
+      Launch(options_, w, fd, path, NextToken(w), workers_[w].region->requests_fd());
   if (!spawned.ok()) {
     StartFailed(w, spawned.status());
     return;

@@ -68,13 +68,21 @@ void CheckRegionGeometry(const RegionHeader& h, uint64_t bytes) {
     FUZZ_CHECK(l.start == LanesOffset() + uint64_t{i} * stride, "lane ", i, " start");
     FUZZ_CHECK(l.start <= l.ring_control && l.ring_control + sizeof(RingControl) <= l.descriptors &&
                    l.descriptors + uint64_t{g.ring_capacity} * sizeof(CallDescriptor) <= l.slots &&
-                   l.slots + uint64_t{g.slots_per_lane} * sizeof(SlotShared) <= l.request_inline &&
-                   l.request_inline + uint64_t{g.slots_per_lane} * g.request_inline_bytes <=
-                       l.response_inline &&
+                   l.slots + uint64_t{g.slots_per_lane} * sizeof(SlotShared) <= l.response_inline &&
                    l.response_inline + uint64_t{g.slots_per_lane} * g.response_inline_bytes <=
+                       l.response_heap &&
+                   l.response_heap + g.heap_bytes <= l.start + stride &&
+                   l.start + stride <= RequestsOffset(g),
+               "lane ", i, "'s parts overlap or leave the lanes");
+    // Its request areas: in the requests block, which ends before the stats.
+    const uint64_t request_stride = RequestsBytes(g) / g.lanes;
+    FUZZ_CHECK(RequestsOffset(g) + uint64_t{i} * request_stride == l.request_inline &&
+                   l.request_inline + uint64_t{g.slots_per_lane} * g.request_inline_bytes <=
                        l.request_heap &&
-                   l.request_heap + g.heap_bytes <= l.response_heap &&
-                   l.response_heap + g.heap_bytes <= l.start + stride && l.start + stride <= bytes,
+                   l.request_heap + g.heap_bytes <= l.request_inline + request_stride &&
+                   RequestsOffset(g) + RequestsBytes(g) <= StatsOffset(g) &&
+                   StatsOffset(g) <= bytes && RequestsOffset(g) % 4096 == 0 &&
+                   request_stride % 4096 == 0,
                "lane ", i, "'s parts overlap or leave the region");
     FUZZ_CHECK(l.ring_control % kCacheLine == 0 && l.slots % kCacheLine == 0 &&
                    l.request_heap % 8 == 0 && l.response_heap % 8 == 0,
@@ -89,7 +97,8 @@ void TryMap(const std::string& header, uint64_t bytes) {
   FUZZ_CHECK(ftruncate(fd, static_cast<off_t>(bytes)) == 0, "ftruncate to ", bytes);
   const size_t n = std::min<uint64_t>(header.size(), bytes);
   FUZZ_CHECK(pwrite(fd, header.data(), n, 0) == static_cast<ssize_t>(n), "pwrite");
-  absl::StatusOr<Region> region = Region::Map(fd);
+  // No requests block: Map validates the header before it maps one.
+  absl::StatusOr<Region> region = Region::Map(fd, /*requests_fd=*/-1);
   FUZZ_LOG("region: Map ", region.status().ToString());
   if (!region.ok()) {
     const absl::StatusCode code = region.status().code();

@@ -1,10 +1,12 @@
 // Hostile workers (hostile_worker): one that scribbles random bytes over its
-// own shared-memory region, and one that poisons the request areas the host
-// builds requests in. Each runs in a death-test child, so a host crash or
+// own shared-memory region, one that tries to write the request areas the
+// host builds requests in (read-only to it), and one that rewrites its
+// responses while the host reads them. Each runs in a death-test child, so a host crash or
 // hang is reported as such; the host must survive and its other worker must
 // keep serving.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -217,8 +219,8 @@ TEST_F(ProcessTest, HostileWorkerScribblingOverItsRegionOnlyFailsItsOwnCalls) {
 
 // The death-test child of the test below: exits 0 after printing "host
 // survived", or with a code naming what went wrong (3 Create failed, 4 a
-// call hung, 5 the other worker failed, 6 poison() failed), or dies of a
-// signal.
+// call hung, 5 the other worker failed, 6 poison() found a way to write the
+// request areas, 7 a call to the poisoner failed), or dies of a signal.
 [[noreturn]] void PoisonedRequestAreasChild(int workers) {
   auto balancer = std::make_shared<Pinned>();
   weft::PoolOptions options = ProcOptions(workers, "hostile_worker");
@@ -231,8 +233,8 @@ TEST_F(ProcessTest, HostileWorkerScribblingOverItsRegionOnlyFailsItsOwnCalls) {
   auto stub = pool->stub();
   balancer->Set(0);
   // poison() writes only request areas, never its own slot or response, so
-  // it answers; it must succeed, or nothing was poisoned. No deadline: only
-  // a hang (the bound) fails it.
+  // it answers; OK means every way to write them was refused. No deadline:
+  // only a hang (the bound) fails it.
   auto poisoning = stub.poison();
   if (!poisoning.WaitFor(kHangBound)) {
     std::fprintf(stderr, "poison() hung\n");
@@ -256,8 +258,9 @@ TEST_F(ProcessTest, HostileWorkerScribblingOverItsRegionOnlyFailsItsOwnCalls) {
     for (int i = 0; i < 16; ++i) {
       texts.push_back(stub.getEnv("HOME", weft::CallOptions{.timeout = absl::Seconds(2)}));
     }
-    // Any outcome is accepted for these (the deadline bounds calls a
-    // poisoned lane may never answer); only a hang fails.
+    // The requests were built where the worker could not reach: every
+    // call succeeds (the deadline bounds a call a poisoned lane would never
+    // answer, and the check below fails it).
     for (auto& f : window) {
       if (!f.WaitFor(kHangBound)) std::_Exit(4);
       auto r = f.Get();
@@ -285,16 +288,23 @@ TEST_F(ProcessTest, HostileWorkerScribblingOverItsRegionOnlyFailsItsOwnCalls) {
       report << "outcome " << code << ": " << n << " (e.g. " << examples[code] << ")\n";
     }
   }
+  if (outcomes.size() != 1 || outcomes.count("OK") != 1) {
+    for (const auto& [code, n] : outcomes) {
+      std::fprintf(stderr, "outcome %s: %d (e.g. %s)\n", code.c_str(), n, examples[code].c_str());
+    }
+    std::_Exit(7);
+  }
   std::fprintf(stderr, "host survived\n");
   std::fflush(stderr);
   std::_Exit(0);  // no pool destruction here: only the calls are under test
 }
 
-// A hostile worker fills the request areas of its region (where the host
-// builds requests in place) with pointer-like words aimed gigabytes outside
-// the segment. The host must not follow them: later calls to that worker
-// fail or succeed, but the host neither crashes nor writes outside the
-// region, and the other worker keeps serving. Run in a death-test child so
+// A hostile worker tries every way to write the request areas of its region
+// (where the host builds requests in place, read-only to it) and, through
+// any that works, fills them with pointer-like words aimed gigabytes
+// outside the segment. Every way must be refused, every later call to that
+// worker succeed, the host neither crash nor write outside the region, and
+// the other worker keep serving. Run in a death-test child so
 // that a host crash is reported as such instead of ending the suite.
 class Poisoned : public ProcessTest, public ::testing::WithParamInterface<int> {};
 
@@ -310,6 +320,72 @@ TEST_P(Poisoned, HostileWorkerPoisoningRequestAreasCannotCrashTheHost) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, Poisoned, ::testing::Values(1, 2));
+
+// The death-test child of the test below: exits 0 after printing "host
+// survived", or with a code naming what went wrong (3 Create failed, 4 a
+// call hung, 5 the other worker failed, 8 a response changed while it was
+// read, 9 an outcome no worker may cause), or dies of a signal.
+[[noreturn]] void RewrittenResponsesChild() {
+  auto balancer = std::make_shared<Pinned>();
+  weft::PoolOptions options = ProcOptions(2, "hostile_worker");
+  options.custom_balancer = balancer;
+  auto pool = Pool::Create(options);
+  if (!pool.ok()) {
+    std::fprintf(stderr, "Create: %s\n", pool.status().ToString().c_str());
+    std::_Exit(3);
+  }
+  auto stub = pool->stub();
+  std::map<std::string, int> outcomes;
+  std::vector<kj::byte> payload(64 << 10);
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<kj::byte>(i * 7);
+  for (int i = 0; i < 200; ++i) {
+    balancer->Set(0);
+    // Inline (8..600 bytes) and spilled (up to 64 KiB) responses.
+    const size_t n = i % 4 == 3 ? (8 << 10) + (i * 331) % (56 << 10) : 8 + (i * 37) % 592;
+    auto f = stub.rewrite(capnp::Data::Reader(payload.data(), n),
+                          weft::CallOptions{.timeout = absl::Seconds(2)});
+    if (!f.WaitFor(kHangBound)) std::_Exit(4);
+    auto r = f.Get();
+    ++outcomes[r.ok() ? "OK" : absl::StatusCodeToString(r.status().code())];
+    if (!r.ok()) {
+      if (!IsHostileOutcome(r.status())) std::_Exit(9);
+      continue;
+    }
+    // The host reads a checked copy: what it read once, it reads again,
+    // however the worker rewrites its response areas meanwhile.
+    const capnp::Data::Reader first = r->getData();
+    const std::vector<kj::byte> seen(first.begin(), first.end());
+    for (int k = 0; k < 50; ++k) {
+      const capnp::Data::Reader again = r->getData();
+      if (again.size() != seen.size() || !std::equal(again.begin(), again.end(), seen.begin())) {
+        std::fprintf(stderr, "call %d: the response changed while it was read\n", i);
+        std::_Exit(8);
+      }
+    }
+  }
+  balancer->Set(1);
+  auto h = stub.square(9).Get();
+  if (!h.ok() || h->getResult() != 81) std::_Exit(5);
+  {
+    std::ofstream report(TempDir() + "/rewrite_report.txt");
+    for (const auto& [code, n] : outcomes) report << "outcome " << code << ": " << n << "\n";
+  }
+  std::fprintf(stderr, "host survived\n");
+  std::fflush(stderr);
+  std::_Exit(0);  // no pool destruction here: only the calls are under test
+}
+
+// A hostile worker answers, then keeps rewriting its response areas (the
+// slots' response tables, inline areas, heap) while the host copies and
+// reads them. The host's results never change under it, it never crashes,
+// and the other worker keeps serving.
+TEST_F(ProcessTest, HostileWorkerRewritingResponsesWhileTheHostReadsCannotCrashIt) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  unlink((TempDir() + "/rewrite_report.txt").c_str());
+  EXPECT_EXIT(RewrittenResponsesChild(), ::testing::ExitedWithCode(0), "host survived");
+  std::ifstream report(TempDir() + "/rewrite_report.txt");
+  std::cout << "child's report:\n" << report.rdbuf() << std::endl;
+}
 
 }  // namespace
 }  // namespace weft_test

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "tests/process/proc_test.weft.h"
@@ -36,6 +38,27 @@ inline void LogStart() {
   const std::string line = std::to_string(getpid()) + "\n";
   (void)!write(fd, line.data(), line.size());
   close(fd);
+}
+
+// The permissions and path of the mapping of this process that holds `p`
+// (from /proc/self/maps, e.g. "rw-s /memfd:weft-region (deleted)"), or "".
+inline std::string MappingOf(const void* p) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::istringstream in(line);
+    std::string range, perms, offset, dev, inode, path;
+    in >> range >> perms >> offset >> dev >> inode;
+    std::getline(in, path);
+    const size_t dash = range.find('-');
+    const uintptr_t begin = std::stoull(range.substr(0, dash), nullptr, 16);
+    const uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
+    if (at < begin || at >= end) continue;
+    const size_t first = path.find_first_not_of(' ');
+    return perms + " " + (first == std::string::npos ? "" : path.substr(first));
+  }
+  return "";
 }
 
 class ProcImpl : public weft::Skeleton<ProcTest> {
@@ -82,6 +105,16 @@ class ProcImpl : public weft::Skeleton<ProcTest> {
   }
   absl::Status poison(PoisonCall& call) override {
     (void)call;
+    return absl::OkStatus();
+  }
+  absl::Status placement(PlacementCall& call) override {
+    const capnp::Data::Reader data = call.params().getData();
+    call.results().setData(data);
+    call.results().setMapping(data.size() == 0 ? "" : MappingOf(data.begin()));
+    return absl::OkStatus();
+  }
+  absl::Status rewrite(RewriteCall& call) override {
+    call.results().setData(call.params().getData());
     return absl::OkStatus();
   }
 };

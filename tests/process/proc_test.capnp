@@ -23,9 +23,21 @@ interface ProcTest {
   # hostile_worker: starts overwriting its own shared memory with random
   # bytes, forever. Other workers: does nothing.
   scribble @7 () -> ();
-  # hostile_worker: fills the request inline area of every slot of every
-  # lane of its region (memory the host builds requests in) with words that
-  # look like Cap'n Proto pointers aimed far outside the segment, then
-  # returns OK. Other workers: does nothing.
+  # hostile_worker: tries every way to write the requests block of its
+  # region (memory the host builds requests in, read-only to the worker:
+  # mprotect, a writable mmap or pwrite of its descriptor or the host's,
+  # through /proc, a punched hole, ftruncate, a plain store in a child) and
+  # fills the request inline areas with words that look like Cap'n Proto
+  # pointers aimed far outside the segment through any that works, naming
+  # them in a FailedPrecondition; OK when all were refused. Other workers:
+  # does nothing.
   poison @8 () -> ();
+  # Echoes `data`, and says which of the worker's mappings the request's
+  # bytes were read from: its /proc/self/maps permissions and path (e.g.
+  # "r--s /memfd:weft-requests (deleted)"), "" if none holds them.
+  placement @9 (data :Data) -> (data :Data, mapping :Text);
+  # Echoes `data`. hostile_worker: then keeps rewriting the response areas
+  # of every lane (inline and heap, and the slots' response tables) from a
+  # thread, forever, once the call is published. Other workers: only echoes.
+  rewrite @10 (data :Data) -> (data :Data);
 }
