@@ -69,6 +69,7 @@ std::string Describe(const std::string& name) {
       {"BM_CapnpRpcEcho", "Cap'n Proto two-party RPC, socketpair, forked server"},
       {"BM_PipePingPong", "pipe ping-pong with a forked process"},
       {"BM_IceoryxEcho", "iceoryx 2.0 request/response, busy polling"},
+      {"BM_IceoryxPubSubEcho", "iceoryx 2.0 publish/subscribe, a topic each way, busy polling"},
   };
   auto it = kWhat.find(name);
   if (it != kWhat.end()) return it->second;
