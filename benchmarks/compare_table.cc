@@ -44,8 +44,18 @@ const std::vector<Ratio> kRatios = {
      "echo delivered by CompletionQueue::Next p50 ÷ by Get() p50", "µs, no ms steps"},
     {"stream_over_echo", "BM_WeftStreamThread", "BM_WeftEchoThread",
      "a streamed (-> stream) call, queued, p50 ÷ the small round trip p50", "< 0.5"},
+    {"weft_over_capnp_shm", "BM_WeftEchoThread", "BM_CapnpShmThreads",
+     "weft thread-worker small call p50 ÷ bare Cap'n Proto-in-shared-memory ping-pong p50 "
+     "(threads)",
+     "≤ 2"},
+    {"capnp_shm_over_floor", "BM_CapnpShmThreads", "BM_FloorThreads",
+     "bare Cap'n Proto-in-shared-memory ping-pong p50 ÷ thread cache-line ping-pong p50",
+     "reference"},
     {"pipelined_calls_per_s", "BM_WeftPipelined/256", "",
      "weft calls/s, 256 in flight from one thread to one worker", "≥ 20 M", "calls_per_s"},
+    {"pipelined_over_capnp_shm_pipelined", "BM_WeftPipelined/256", "BM_CapnpShmPipelined/256",
+     "weft calls/s ÷ bare Cap'n Proto-in-shared-memory calls/s, 256 in flight from one thread",
+     "≥ 0.5", "calls_per_s"},
 };
 
 std::string Describe(const std::string& name) {
@@ -68,6 +78,10 @@ std::string Describe(const std::string& name) {
       {"BM_FutexPingPong", "raw futex: both sides sleep"},
       {"BM_CapnpRpcEcho", "Cap'n Proto two-party RPC, socketpair, forked server"},
       {"BM_PipePingPong", "pipe ping-pong with a forked process"},
+      {"BM_CapnpShmThreads", "Cap'n Proto in shared memory, no runtime: ping-pong, two threads"},
+      {"BM_CapnpShmProcesses",
+       "Cap'n Proto in shared memory, no runtime: ping-pong, two processes"},
+      {"BM_CapnpShmPipelined/256", "Cap'n Proto in shared memory, no runtime: 256 in flight"},
       {"BM_IceoryxEcho", "iceoryx 2.0 request/response, busy polling"},
       {"BM_IceoryxPubSubEcho", "iceoryx 2.0 publish/subscribe, a topic each way, busy polling"},
   };
