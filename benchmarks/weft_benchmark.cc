@@ -14,6 +14,9 @@
 //                              the call is queued (no result; one Flush at the end)
 //   BM_WeftPipelined/W         echo with W calls in flight from one thread
 //   BM_WeftHostThreads/N       N host threads calling one worker at once
+//   BM_WeftScaling/N           N host threads, each calling its own of N
+//                              workers (aggregate calls/s); needs 2N cores,
+//                              skipped with the count otherwise
 //   BM_WeftPayloadThread/B     checksum(Data of B bytes): the host copies B
 //                              bytes into the request in shared memory, the
 //                              worker reads every byte and returns the sum
@@ -21,9 +24,11 @@
 //
 // The host thread runs on --host_cpu, the worker on --worker_cpu (pinned in
 // BenchImpl::OnStart). BM_WeftHostThreads pins all its host threads to
-// --host_cpu.
+// --host_cpu. BM_WeftScaling pins host thread k to --host_cpu + 2k and
+// worker k to --worker_cpu + 2k (pairs of cores, as the defaults 0 and 1).
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,12 +46,25 @@ namespace {
 using Bench = weftbench::Bench;
 using BenchPool = weft::Pool<Bench>;
 
-absl::StatusOr<BenchPool> ThreadPool(const Options& options, bool stats = true) {
+// The CPU of the k-th of the pairs of cores that start at `first` (-1: not
+// pinned).
+int PairCpu(int first, int k) { return first < 0 ? -1 : first + 2 * k; }
+
+// Thread workers: worker k on PairCpu(--worker_cpu, k). `balancer`, when
+// set, picks the worker for each call.
+absl::StatusOr<BenchPool> ThreadPool(const Options& options, bool stats = true, int workers = 1,
+                                     std::shared_ptr<weft::Balancer> balancer = nullptr) {
   weft::PoolOptions pool_options;
-  pool_options.workers = 1;
+  pool_options.workers = workers;
   pool_options.stats = stats;
+  pool_options.custom_balancer = std::move(balancer);
   const int cpu = options.worker_cpu;
-  return BenchPool::Create(pool_options, [cpu] { return std::make_unique<BenchImpl>(cpu); });
+  auto next = std::make_shared<std::atomic<int>>(0);
+  return BenchPool::Create(pool_options, [cpu, next] {
+    // Relaxed: only that each worker gets an index of its own matters.
+    const int k = next->fetch_add(1, std::memory_order_relaxed);
+    return std::make_unique<BenchImpl>(PairCpu(cpu, k));
+  });
 }
 
 // Process workers: bench_worker, started by the pool (the one-argument
@@ -269,10 +287,13 @@ void BM_WeftPipelined(benchmark::State& state, Options options) {
   rec.Report(state);
 }
 
-void BM_WeftHostThreads(benchmark::State& state, Options options) {
-  std::optional<BenchPool> pool = MakePool(state, options, false);
-  if (!pool) return;
-  const int threads = static_cast<int>(state.range(0));
+// `threads` host threads, host thread t pinned to cpu_of(t) with its own
+// stub, each making the same number of echo calls at once; the iteration's
+// time is the wall time until all are done, the round trips all of theirs.
+// Before its calls, host thread t runs before_calls(t) (may be empty).
+void HostThreadsLoop(benchmark::State& state, BenchPool& pool, const Options& options, int threads,
+                     const std::function<int(int)>& cpu_of,
+                     const std::function<void(int)>& before_calls) {
   const int calls = options.smoke ? 20 : options.quick ? 10'000 : 40'000;
   LatencyRecorder all;
   for (auto _ : state) {
@@ -283,11 +304,12 @@ void BM_WeftHostThreads(benchmark::State& state, Options options) {
     all.Begin();
     for (int t = 0; t < threads; ++t) {
       hosts.emplace_back([&, t] {
-        if (!PinThisThread(options.host_cpu)) {
-          errors[t] = "could not pin a host thread";
+        if (!PinThisThread(cpu_of(t))) {
+          errors[t] = "could not pin a host thread to CPU " + std::to_string(cpu_of(t));
           return;
         }
-        weft::Stub<Bench> stub = pool->stub();
+        if (before_calls) before_calls(t);
+        weft::Stub<Bench> stub = pool.stub();
         for (int i = 0; i < calls; ++i) {
           const int64_t v = int64_t{t} << 32 | i;
           const uint64_t t0 = Ticks();
@@ -311,6 +333,39 @@ void BM_WeftHostThreads(benchmark::State& state, Options options) {
     }
   }
   all.Report(state);
+}
+
+void BM_WeftHostThreads(benchmark::State& state, Options options) {
+  std::optional<BenchPool> pool = MakePool(state, options, false);
+  if (!pool) return;
+  HostThreadsLoop(
+      state, *pool, options, static_cast<int>(state.range(0)),
+      [&](int) { return options.host_cpu; }, nullptr);
+}
+
+// The worker the calling host thread of BM_WeftScaling owns.
+thread_local size_t own_worker = 0;
+
+// Sends each call to the calling thread's own_worker: N independent
+// host-worker pairs.
+class OwnWorker final : public weft::Balancer {
+ public:
+  size_t Pick(absl::Span<const weft::WorkerLoad>) override { return own_worker; }
+};
+
+void BM_WeftScaling(benchmark::State& state, Options options) {
+  const int n = static_cast<int>(state.range(0));
+  const unsigned cores = std::thread::hardware_concurrency();
+  if (cores < 2u * n) {
+    return Skip(state, "needs " + std::to_string(2 * n) + " cores (2N, N = " + std::to_string(n) +
+                           "); this machine has " + std::to_string(cores));
+  }
+  absl::StatusOr<BenchPool> pool =
+      ThreadPool(options, /*stats=*/true, n, std::make_shared<OwnWorker>());
+  if (!pool.ok()) return Fail(state, "Pool::Create: " + pool.status().ToString());
+  HostThreadsLoop(
+      state, *pool, options, n, [&](int t) { return PairCpu(options.host_cpu, t); },
+      [](int t) { own_worker = static_cast<size_t>(t); });
 }
 
 void PayloadLoop(benchmark::State& state, BenchPool& pool) {
@@ -373,6 +428,12 @@ void RegisterSuite(const Options& options) {
   for (int threads : {2, 4}) {
     benchmark::RegisterBenchmark("BM_WeftHostThreads", BM_WeftHostThreads, options)
         ->Arg(threads)
+        ->Iterations(1)
+        ->UseManualTime();
+  }
+  for (int n : {1, 2, 4}) {
+    benchmark::RegisterBenchmark("BM_WeftScaling", BM_WeftScaling, options)
+        ->Arg(n)
         ->Iterations(1)
         ->UseManualTime();
   }
