@@ -13,7 +13,7 @@ std::string SuiteOf(const std::string& name) {
   return "baselines";
 }
 
-const std::vector<std::string> kCounters = {"p50_ns", "p99_ns", "calls_per_s"};
+const std::vector<std::string> kCounters = {"p50_ns", "p99_ns", "calls_per_s", "idle_cpu_s_per_s"};
 
 const std::vector<Series> kPayloadSeries = {
     {"weft (thread worker)", "BM_WeftPayloadThread", "#d62728"},
@@ -56,6 +56,10 @@ const std::vector<Ratio> kRatios = {
     {"pipelined_over_capnp_shm_pipelined", "BM_WeftPipelined/256", "BM_CapnpShmPipelined/256",
      "weft calls/s ÷ bare Cap'n Proto-in-shared-memory calls/s, 256 in flight from one thread",
      "reference", "calls_per_s"},
+    {"idle_cpu_s_per_s", "BM_WeftIdleCpu", "",
+     "CPU seconds per wall second of an idle thread-worker pool and process-worker pool (this "
+     "process and the worker processes)",
+     "≈ 0", "idle_cpu_s_per_s"},
 };
 
 std::string Describe(const std::string& name) {
@@ -76,6 +80,7 @@ std::string Describe(const std::string& name) {
       {"BM_WeftScaling/1", "weft echo, 1 host thread → its own worker (aggregate)"},
       {"BM_WeftScaling/2", "weft echo, 2 host threads → 2 workers, a pair each (aggregate)"},
       {"BM_WeftScaling/4", "weft echo, 4 host threads → 4 workers, a pair each (aggregate)"},
+      {"BM_WeftIdleCpu", "weft pools (thread and process workers) idle: CPU use"},
       {"BM_CondvarEcho", "mutex+condvar pool + std::promise"},
       {"BM_FutexWake", "raw futex: wake a sleeping worker, spin for the answer"},
       {"BM_FutexPingPong", "raw futex: both sides sleep"},

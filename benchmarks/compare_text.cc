@@ -88,7 +88,13 @@ std::string Format(std::optional<double> v, const char* unit) {
       std::snprintf(buf, sizeof(buf), "%.1f", x);
     }
   } else {
-    std::snprintf(buf, sizeof(buf), x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : "%.2f", x);
+    // Small figures (idle CPU) keep two significant digits.
+    std::snprintf(buf, sizeof(buf),
+                  x >= 100                       ? "%.0f"
+                  : x >= 10                      ? "%.1f"
+                  : x != 0 && std::fabs(x) < 0.1 ? "%.2g"
+                                                 : "%.2f",
+                  x);
   }
   return buf;
 }

@@ -17,6 +17,10 @@
 //   BM_WeftScaling/N           N host threads, each calling its own of N
 //                              workers (aggregate calls/s); needs 2N cores,
 //                              skipped with the count otherwise
+//   BM_WeftIdleCpu             a thread-worker pool and a process-worker pool
+//                              gone idle after some calls: the CPU seconds
+//                              this process and the worker processes use per
+//                              wall second (idle_cpu_s_per_s; goal ~0)
 //   BM_WeftPayloadThread/B     checksum(Data of B bytes): the host copies B
 //                              bytes into the request in shared memory, the
 //                              worker reads every byte and returns the sum
@@ -26,11 +30,17 @@
 // BenchImpl::OnStart). BM_WeftHostThreads pins all its host threads to
 // --host_cpu. BM_WeftScaling pins host thread k to --host_cpu + 2k and
 // worker k to --worker_cpu + 2k (pairs of cores, as the defaults 0 and 1).
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -368,6 +378,81 @@ void BM_WeftScaling(benchmark::State& state, Options options) {
       [](int t) { own_worker = static_cast<size_t>(t); });
 }
 
+// CPU seconds (user + system) of this process, all its threads.
+double SelfCpuSeconds() {
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
+}
+
+// CPU seconds (user + system) of process `pid` from /proc/<pid>/stat
+// (fields 14 and 15, in clock ticks); -1 when it cannot be read.
+double ProcessCpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const size_t paren = stat.rfind(')');  // the command may hold spaces
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::atof(field.c_str());
+  }
+  return ticks / double(sysconf(_SC_CLK_TCK));
+}
+
+// Two pools, one of thread workers and one of process workers, each served
+// some calls and then left alone until every worker sleeps; then, over a
+// wall-clock window (1 s, 0.2 s with --smoke), the CPU time this process
+// (host side, supervisor, continuation and thread workers) and the worker
+// processes used. Reported as idle_cpu_s_per_s; no calls are timed.
+void BM_WeftIdleCpu(benchmark::State& state, Options options) {
+  std::optional<BenchPool> threads = MakePool(state, options, false);
+  if (!threads) return;
+  std::optional<BenchPool> processes = MakePool(state, options, true);
+  if (!processes) return;
+  for (BenchPool* pool : {&*threads, &*processes}) {
+    weft::Stub<Bench> stub = pool->stub();
+    for (int64_t v = 0; v < 100; ++v) {
+      auto r = stub.echo(v).Get();
+      if (!r.ok() || r->getValue() != v) {
+        return Fail(state, r.ok() ? "wrong echo" : r.status().ToString());
+      }
+    }
+  }
+  const uint64_t window_ns = options.smoke ? 200'000'000 : 1'000'000'000;
+  for (auto _ : state) {
+    const uint64_t give_up = MonotonicNanos() + 5'000'000'000ull;
+    for (BenchPool* pool : {&*threads, &*processes}) {
+      while (!pool->Stats().workers[0].sleeping) {
+        if (MonotonicNanos() > give_up) return Fail(state, "a worker never went to sleep");
+        SpinFor(1'000'000);
+      }
+    }
+    std::vector<int> pids;
+    for (const weft::WorkerStats& w : processes->Stats().workers) pids.push_back(w.pid);
+    auto workers_cpu = [&] {
+      double sum = 0;
+      for (int pid : pids) sum += ProcessCpuSeconds(pid);
+      return sum;
+    };
+    const double self0 = SelfCpuSeconds(), workers0 = workers_cpu();
+    const uint64_t t0 = MonotonicNanos();
+    const timespec window{static_cast<time_t>(window_ns / 1'000'000'000),
+                          static_cast<long>(window_ns % 1'000'000'000)};
+    nanosleep(&window, nullptr);
+    const double wall = double(MonotonicNanos() - t0) * 1e-9;
+    const double self = SelfCpuSeconds() - self0, workers = workers_cpu() - workers0;
+    if (workers0 < 0 || workers < 0) return Fail(state, "cannot read a worker's /proc/PID/stat");
+    state.SetIterationTime(wall);
+    state.counters["idle_cpu_s_per_s"] = (self + workers) / wall;
+    state.counters["idle_cpu_self_s_per_s"] = self / wall;
+    state.counters["idle_cpu_workers_s_per_s"] = workers / wall;
+  }
+}
+
 void PayloadLoop(benchmark::State& state, BenchPool& pool) {
   const size_t size = static_cast<size_t>(state.range(0));
   const std::vector<unsigned char> payload = MakePayload(size);
@@ -437,6 +522,9 @@ void RegisterSuite(const Options& options) {
         ->Iterations(1)
         ->UseManualTime();
   }
+  benchmark::RegisterBenchmark("BM_WeftIdleCpu", BM_WeftIdleCpu, options)
+      ->Iterations(1)
+      ->UseManualTime();
   for (int64_t size : PayloadSizes(options)) {
     RunLength(benchmark::RegisterBenchmark("BM_WeftPayloadThread", BM_WeftPayloadThread, options)
                   ->Arg(size),
