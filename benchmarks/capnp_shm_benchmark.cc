@@ -182,6 +182,10 @@ void RunPair(benchmark::State& state, const Options& options, size_t window, boo
       Serve(slots, want.data(), window);
       _exit(0);
     }
+    if (child < 0) {
+      munmap(map, bytes);
+      return Fail(state, "fork");
+    }
   } else {
     thread = std::thread([&] {
       if (!PinThisThread(options.worker_cpu)) pinned = false;
@@ -195,7 +199,7 @@ void RunPair(benchmark::State& state, const Options& options, size_t window, boo
   }
   int status = 0;
   if (process) {
-    if (child < 0 || waitpid(child, &status, 0) != child) status = -1;
+    if (waitpid(child, &status, 0) != child) status = -1;
   } else {
     thread.join();
   }
