@@ -19,8 +19,10 @@
 //                              skipped with the count otherwise
 //   BM_WeftIdleCpu             a thread-worker pool and a process-worker pool
 //                              gone idle after some calls: the CPU seconds
-//                              this process and the worker processes use per
-//                              wall second (idle_cpu_s_per_s; goal ~0)
+//                              this process (but the measuring thread) and
+//                              the worker processes use per wall second
+//                              (idle_cpu_s_per_s; goal ~0), from the
+//                              threads' /proc/PID/task/TID/schedstat
 //   BM_WeftPayloadThread/B     checksum(Data of B bytes): the host copies B
 //                              bytes into the request in shared memory, the
 //                              worker reads every byte and returns the sum
@@ -36,12 +38,14 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -378,18 +382,48 @@ void BM_WeftScaling(benchmark::State& state, Options options) {
       [](int t) { own_worker = static_cast<size_t>(t); });
 }
 
-// CPU seconds (user + system) of this process, all its threads.
-double SelfCpuSeconds() {
+// CPU seconds of the threads of the process at `proc` ("/proc/PID") but
+// thread `skip_tid`: the sum of the first field of each
+// task/<tid>/schedstat (nanoseconds on a CPU); nullopt where there is no
+// schedstat. A thread that exits between two readings takes its time
+// with it; an idle pool's threads live on.
+std::optional<double> TasksCpuSeconds(const std::string& proc, long skip_tid) {
+  std::error_code error;
+  double ns = 0;
+  bool any = false;
+  for (const auto& task : std::filesystem::directory_iterator(proc + "/task", error)) {
+    if (task.path().filename() == std::to_string(skip_tid)) continue;
+    std::ifstream in(task.path() / "schedstat");
+    double on_cpu = 0;
+    if (in >> on_cpu) {
+      ns += on_cpu;
+      any = true;
+    }
+  }
+  if (!any) return std::nullopt;
+  return ns * 1e-9;
+}
+
+// CPU seconds of this process's threads but the calling one (which
+// measures, and would count its own reading of /proc): the pools'
+// host-side, supervisor, continuation and thread-worker threads. Without
+// schedstat, getrusage's figure for the whole process.
+double OtherThreadsCpuSeconds() {
+  if (auto s = TasksCpuSeconds("/proc/self", static_cast<long>(gettid()))) return *s;
   rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
          double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
 }
 
-// CPU seconds (user + system) of process `pid` from /proc/<pid>/stat
-// (fields 14 and 15, in clock ticks); -1 when it cannot be read.
+// CPU seconds of process `pid`, all its threads (TasksCpuSeconds), or,
+// where there is no schedstat, fields 14 and 15 of /proc/<pid>/stat (user
+// and system time in clock ticks: 10 ms, coarse for an idle process). -1
+// when neither can be read.
 double ProcessCpuSeconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  const std::string proc = "/proc/" + std::to_string(pid);
+  if (auto s = TasksCpuSeconds(proc, 0)) return *s;
+  std::ifstream in(proc + "/stat");
   std::string stat;
   std::getline(in, stat);
   const size_t paren = stat.rfind(')');  // the command may hold spaces
@@ -405,9 +439,9 @@ double ProcessCpuSeconds(int pid) {
 
 // Two pools, one of thread workers and one of process workers, each served
 // some calls and then left alone until every worker sleeps; then, over a
-// wall-clock window (1 s, 0.2 s with --smoke), the CPU time this process
-// (host side, supervisor, continuation and thread workers) and the worker
-// processes used. Reported as idle_cpu_s_per_s; no calls are timed.
+// wall-clock window (1 s, 0.2 s with --smoke), the CPU time this process's
+// other threads (host side, supervisor, continuation and thread workers)
+// and the worker processes used. Reported as idle_cpu_s_per_s; no calls are timed.
 void BM_WeftIdleCpu(benchmark::State& state, Options options) {
   std::optional<BenchPool> threads = MakePool(state, options, false);
   if (!threads) return;
@@ -438,13 +472,13 @@ void BM_WeftIdleCpu(benchmark::State& state, Options options) {
       for (int pid : pids) sum += ProcessCpuSeconds(pid);
       return sum;
     };
-    const double self0 = SelfCpuSeconds(), workers0 = workers_cpu();
+    const double self0 = OtherThreadsCpuSeconds(), workers0 = workers_cpu();
     const uint64_t t0 = MonotonicNanos();
     const timespec window{static_cast<time_t>(window_ns / 1'000'000'000),
                           static_cast<long>(window_ns % 1'000'000'000)};
     nanosleep(&window, nullptr);
     const double wall = double(MonotonicNanos() - t0) * 1e-9;
-    const double self = SelfCpuSeconds() - self0, workers = workers_cpu() - workers0;
+    const double self = OtherThreadsCpuSeconds() - self0, workers = workers_cpu() - workers0;
     if (workers0 < 0 || workers < 0) return Fail(state, "cannot read a worker's /proc/PID/stat");
     state.SetIterationTime(wall);
     state.counters["idle_cpu_s_per_s"] = (self + workers) / wall;
