@@ -58,7 +58,7 @@ const std::vector<Ratio> kRatios = {
      "reference", "calls_per_s"},
     {"idle_cpu_s_per_s", "BM_WeftIdleCpu", "",
      "CPU seconds per wall second of an idle thread-worker pool and process-worker pool (this "
-     "process and the worker processes)",
+     "process's threads but the measuring one, and the worker processes)",
      "≈ 0", "idle_cpu_s_per_s"},
 };
 
