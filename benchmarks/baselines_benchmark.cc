@@ -16,6 +16,8 @@
 //   BM_CapnpRpcPayload/B        the same, checksum(Data)
 //   BM_PipePingPong             8 bytes each way over two pipes, to a forked
 //                               process blocked in read()
+//   BM_CapnpShm*                Cap'n Proto messages in shared memory with
+//                               no runtime (capnp_shm_benchmark.cc)
 //
 // The host thread runs on --host_cpu; the worker thread or forked process on
 // --worker_cpu.
@@ -37,6 +39,7 @@
 #include <vector>
 
 #include "benchmarks/bench.capnp.h"
+#include "benchmarks/capnp_shm_benchmark.h"
 #include "benchmarks/harness.h"
 #include "capnp/rpc-twoparty.h"
 #include "kj/async-io.h"
@@ -429,6 +432,7 @@ void RegisterSuite(const Options& options) {
             100);
   RunLength(benchmark::RegisterBenchmark("BM_PipePingPong", BM_PipePingPong, options), options,
             100);
+  RegisterCapnpShm(options);
   for (int64_t size : PayloadSizes(options)) {
     RunLength(
         benchmark::RegisterBenchmark("BM_CondvarPayload", BM_CondvarPayload, options)->Arg(size),

@@ -62,6 +62,7 @@ expect_empty() {
 clean_all() {
   find /tmp /dev/shm -mindepth 1 -maxdepth 1 ! -name weft-test-bin -exec rm -rf {} +
 }
+# The rows that ran: echo, pub/sub echo, three payload sizes (--smoke).
 rows_ran() { grep -c '^BM_Iceoryx.*p50_ns=' "$1" || true; }
 # Waits until the suite's client is registered with RouDi (its lock file).
 wait_running() {
@@ -88,7 +89,7 @@ crashed_run() {
 
 case=clean
 "$suite" --smoke >"$logs/$case.log" 2>&1 || fail "suite exited with $?"
-[[ $(rows_ran "$logs/$case.log") -eq 4 ]] || fail "not every row ran: $(grep SKIPPED "$logs/$case.log" | head -1)"
+[[ $(rows_ran "$logs/$case.log") -eq 5 ]] || fail "not every row ran: $(grep SKIPPED "$logs/$case.log" | head -1)"
 expect_empty
 clean_all
 
@@ -96,7 +97,7 @@ case=crashed
 crashed_run
 [[ -e /dev/shm/iceoryx_mgmt && -e /tmp/iox-unique-roudi.lock ]] || fail "no stale state made"
 "$suite" --smoke >"$logs/$case.log" 2>&1 || fail "suite exited with $?"
-[[ $(rows_ran "$logs/$case.log") -eq 4 ]] || fail "not every row ran: $(grep SKIPPED "$logs/$case.log" | head -1)"
+[[ $(rows_ran "$logs/$case.log") -eq 5 ]] || fail "not every row ran: $(grep SKIPPED "$logs/$case.log" | head -1)"
 grep -q "NOTE: iceoryx: removed the files of an earlier run's weft-bench-iox-server" "$logs/$case.log" ||
   fail "no note on the stale server lock removed"
 expect_empty
@@ -157,7 +158,7 @@ else
   crashed_run "${nobody[@]}"
   chmod 000 /tmp/iox-unique-roudi.lock
   "${nobody[@]}" "$suite" --smoke >"$logs/$case.log" 2>&1 || fail "suite exited with $?"
-  [[ $(rows_ran "$logs/$case.log") -eq 4 ]] || fail "not every row ran: $(grep SKIPPED "$logs/$case.log" | head -1)"
+  [[ $(rows_ran "$logs/$case.log") -eq 5 ]] || fail "not every row ran: $(grep SKIPPED "$logs/$case.log" | head -1)"
   grep -q "NOTE: iceoryx: iox-roudi could not start (.*); removed the stale RouDi files of an earlier run, which no live process held: .*/tmp/iox-unique-roudi.lock; starting it once more" \
     "$logs/$case.log" || fail "no note on the retry"
   grep -q "NOTE: iceoryx: iox-roudi started on the second try" "$logs/$case.log" || fail "no second try"

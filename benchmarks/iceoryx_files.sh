@@ -1,5 +1,5 @@
 # Sourced by the benchmark tests: the files iceoryx 2.0.3 makes, and a check
-# that a run left none of them behind (see benchmarks/iceoryx_benchmark.cc).
+# that a run left none of them behind (see benchmarks/iceoryx_roudi.h).
 #
 #   before=$(iceoryx_files)
 #   ... run something that starts RouDi ...

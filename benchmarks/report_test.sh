@@ -41,9 +41,10 @@ WEFT_BENCH_IOX_ROUDI="$fake" "$compare" --smoke --suites=iceoryx --out="$out" \
 }
 md="$out/summary.md"
 why='skipped: iox-roudi could not start: fake-roudi: cannot map &lt;segment&gt; \| \`denied\` \*here\* / second line'
-expect "$md" "- **iceoryx** (BM_IceoryxEcho, BM_IceoryxPayload/64, BM_IceoryxPayload/65536, BM_IceoryxPayload/16777216): $why"
+expect "$md" "- **iceoryx** (BM_IceoryxEcho, BM_IceoryxPubSubEcho, BM_IceoryxPayload/64, BM_IceoryxPayload/65536, BM_IceoryxPayload/16777216): $why"
 expect "$md" "| \`iceoryx_over_weft\` | null | ≥ 8 | iceoryx request/response p50 ÷ weft p50 — **missing**: BM_IceoryxEcho: $why; BM_WeftEchoThread did not run: the weft suite was not run (--suites) |"
 expect "$md" "| BM_IceoryxEcho | iceoryx 2.0 request/response, busy polling — $why | — | — | — | — |"
+expect "$md" "| BM_IceoryxPubSubEcho | iceoryx 2.0 publish/subscribe, a topic each way, busy polling — $why | — | — | — | — |"
 for size in 64 65536 16777216; do
   expect "$md" "| BM_IceoryxPayload/$size | iceoryx request/response, $size B — $why | — | — | — | — |"
 done
@@ -55,7 +56,7 @@ if grep -q $'\e' "$md"; then
 fi
 json="$out/summary.json"
 expect "$json" '"iceoryx_over_weft": "BM_IceoryxEcho: skipped: iox-roudi could not start: fake-roudi: cannot map <segment> | `denied` *here* / second line; '
-expect "$json" '"BM_IceoryxEcho, BM_IceoryxPayload/64, BM_IceoryxPayload/65536, BM_IceoryxPayload/16777216: skipped: iox-roudi could not start: fake-roudi'
+expect "$json" '"BM_IceoryxEcho, BM_IceoryxPubSubEcho, BM_IceoryxPayload/64, BM_IceoryxPayload/65536, BM_IceoryxPayload/16777216: skipped: iox-roudi could not start: fake-roudi'
 iceoryx_check_left "$before" || failed=1
 
 case=crashed

@@ -14,6 +14,15 @@
 //                              the call is queued (no result; one Flush at the end)
 //   BM_WeftPipelined/W         echo with W calls in flight from one thread
 //   BM_WeftHostThreads/N       N host threads calling one worker at once
+//   BM_WeftScaling/N           N host threads, each calling its own of N
+//                              workers (aggregate calls/s); needs 2N cores,
+//                              skipped with the count otherwise
+//   BM_WeftIdleCpu             a thread-worker pool and a process-worker pool
+//                              gone idle after some calls: the CPU seconds
+//                              this process (but the measuring thread) and
+//                              the worker processes use per wall second
+//                              (idle_cpu_s_per_s; goal ~0), from the
+//                              threads' /proc/PID/task/TID/schedstat
 //   BM_WeftPayloadThread/B     checksum(Data of B bytes): the host copies B
 //                              bytes into the request in shared memory, the
 //                              worker reads every byte and returns the sum
@@ -21,12 +30,22 @@
 //
 // The host thread runs on --host_cpu, the worker on --worker_cpu (pinned in
 // BenchImpl::OnStart). BM_WeftHostThreads pins all its host threads to
-// --host_cpu.
+// --host_cpu. BM_WeftScaling pins host thread k to --host_cpu + 2k and
+// worker k to --worker_cpu + 2k (pairs of cores, as the defaults 0 and 1).
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -41,12 +60,25 @@ namespace {
 using Bench = weftbench::Bench;
 using BenchPool = weft::Pool<Bench>;
 
-absl::StatusOr<BenchPool> ThreadPool(const Options& options, bool stats = true) {
+// The CPU of the k-th of the pairs of cores that start at `first` (-1: not
+// pinned).
+int PairCpu(int first, int k) { return first < 0 ? -1 : first + 2 * k; }
+
+// Thread workers: worker k on PairCpu(--worker_cpu, k). `balancer`, when
+// set, picks the worker for each call.
+absl::StatusOr<BenchPool> ThreadPool(const Options& options, bool stats = true, int workers = 1,
+                                     std::shared_ptr<weft::Balancer> balancer = nullptr) {
   weft::PoolOptions pool_options;
-  pool_options.workers = 1;
+  pool_options.workers = workers;
   pool_options.stats = stats;
+  pool_options.custom_balancer = std::move(balancer);
   const int cpu = options.worker_cpu;
-  return BenchPool::Create(pool_options, [cpu] { return std::make_unique<BenchImpl>(cpu); });
+  auto next = std::make_shared<std::atomic<int>>(0);
+  return BenchPool::Create(pool_options, [cpu, next] {
+    // Relaxed: only that each worker gets an index of its own matters.
+    const int k = next->fetch_add(1, std::memory_order_relaxed);
+    return std::make_unique<BenchImpl>(PairCpu(cpu, k));
+  });
 }
 
 // Process workers: bench_worker, started by the pool (the one-argument
@@ -269,10 +301,13 @@ void BM_WeftPipelined(benchmark::State& state, Options options) {
   rec.Report(state);
 }
 
-void BM_WeftHostThreads(benchmark::State& state, Options options) {
-  std::optional<BenchPool> pool = MakePool(state, options, false);
-  if (!pool) return;
-  const int threads = static_cast<int>(state.range(0));
+// `threads` host threads, host thread t pinned to cpu_of(t) with its own
+// stub, each making the same number of echo calls at once; the iteration's
+// time is the wall time until all are done, the round trips all of theirs.
+// Before its calls, host thread t runs before_calls(t) (may be empty).
+void HostThreadsLoop(benchmark::State& state, BenchPool& pool, const Options& options, int threads,
+                     const std::function<int(int)>& cpu_of,
+                     const std::function<void(int)>& before_calls) {
   const int calls = options.smoke ? 20 : options.quick ? 10'000 : 40'000;
   LatencyRecorder all;
   for (auto _ : state) {
@@ -283,11 +318,12 @@ void BM_WeftHostThreads(benchmark::State& state, Options options) {
     all.Begin();
     for (int t = 0; t < threads; ++t) {
       hosts.emplace_back([&, t] {
-        if (!PinThisThread(options.host_cpu)) {
-          errors[t] = "could not pin a host thread";
+        if (!PinThisThread(cpu_of(t))) {
+          errors[t] = "could not pin a host thread to CPU " + std::to_string(cpu_of(t));
           return;
         }
-        weft::Stub<Bench> stub = pool->stub();
+        if (before_calls) before_calls(t);
+        weft::Stub<Bench> stub = pool.stub();
         for (int i = 0; i < calls; ++i) {
           const int64_t v = int64_t{t} << 32 | i;
           const uint64_t t0 = Ticks();
@@ -311,6 +347,144 @@ void BM_WeftHostThreads(benchmark::State& state, Options options) {
     }
   }
   all.Report(state);
+}
+
+void BM_WeftHostThreads(benchmark::State& state, Options options) {
+  std::optional<BenchPool> pool = MakePool(state, options, false);
+  if (!pool) return;
+  HostThreadsLoop(
+      state, *pool, options, static_cast<int>(state.range(0)),
+      [&](int) { return options.host_cpu; }, nullptr);
+}
+
+// The worker the calling host thread of BM_WeftScaling owns.
+thread_local size_t own_worker = 0;
+
+// Sends each call to the calling thread's own_worker: N independent
+// host-worker pairs.
+class OwnWorker final : public weft::Balancer {
+ public:
+  size_t Pick(absl::Span<const weft::WorkerLoad>) override { return own_worker; }
+};
+
+void BM_WeftScaling(benchmark::State& state, Options options) {
+  const int n = static_cast<int>(state.range(0));
+  const unsigned cores = std::thread::hardware_concurrency();
+  if (cores < 2u * n) {
+    return Skip(state, "needs " + std::to_string(2 * n) + " cores (2N, N = " + std::to_string(n) +
+                           "); this machine has " + std::to_string(cores));
+  }
+  absl::StatusOr<BenchPool> pool =
+      ThreadPool(options, /*stats=*/true, n, std::make_shared<OwnWorker>());
+  if (!pool.ok()) return Fail(state, "Pool::Create: " + pool.status().ToString());
+  HostThreadsLoop(
+      state, *pool, options, n, [&](int t) { return PairCpu(options.host_cpu, t); },
+      [](int t) { own_worker = static_cast<size_t>(t); });
+}
+
+// CPU seconds of the threads of the process at `proc` ("/proc/PID") but
+// thread `skip_tid`: the sum of the first field of each
+// task/<tid>/schedstat (nanoseconds on a CPU); nullopt where there is no
+// schedstat. A thread that exits between two readings takes its time
+// with it; an idle pool's threads live on.
+std::optional<double> TasksCpuSeconds(const std::string& proc, long skip_tid) {
+  std::error_code error;
+  double ns = 0;
+  bool any = false;
+  for (const auto& task : std::filesystem::directory_iterator(proc + "/task", error)) {
+    if (task.path().filename() == std::to_string(skip_tid)) continue;
+    std::ifstream in(task.path() / "schedstat");
+    double on_cpu = 0;
+    if (in >> on_cpu) {
+      ns += on_cpu;
+      any = true;
+    }
+  }
+  if (!any) return std::nullopt;
+  return ns * 1e-9;
+}
+
+// CPU seconds of this process's threads but the calling one (which
+// measures, and would count its own reading of /proc): the pools'
+// host-side, supervisor, continuation and thread-worker threads. Without
+// schedstat, getrusage's figure for the whole process.
+double OtherThreadsCpuSeconds() {
+  if (auto s = TasksCpuSeconds("/proc/self", static_cast<long>(gettid()))) return *s;
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
+}
+
+// CPU seconds of process `pid`, all its threads (TasksCpuSeconds), or,
+// where there is no schedstat, fields 14 and 15 of /proc/<pid>/stat (user
+// and system time in clock ticks: 10 ms, coarse for an idle process). -1
+// when neither can be read.
+double ProcessCpuSeconds(int pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  if (auto s = TasksCpuSeconds(proc, 0)) return *s;
+  std::ifstream in(proc + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const size_t paren = stat.rfind(')');  // the command may hold spaces
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::atof(field.c_str());
+  }
+  return ticks / double(sysconf(_SC_CLK_TCK));
+}
+
+// Two pools, one of thread workers and one of process workers, each served
+// some calls and then left alone until every worker sleeps; then, over a
+// wall-clock window (1 s, 0.2 s with --smoke), the CPU time this process's
+// other threads (host side, supervisor, continuation and thread workers)
+// and the worker processes used. Reported as idle_cpu_s_per_s; no calls are timed.
+void BM_WeftIdleCpu(benchmark::State& state, Options options) {
+  std::optional<BenchPool> threads = MakePool(state, options, false);
+  if (!threads) return;
+  std::optional<BenchPool> processes = MakePool(state, options, true);
+  if (!processes) return;
+  for (BenchPool* pool : {&*threads, &*processes}) {
+    weft::Stub<Bench> stub = pool->stub();
+    for (int64_t v = 0; v < 100; ++v) {
+      auto r = stub.echo(v).Get();
+      if (!r.ok() || r->getValue() != v) {
+        return Fail(state, r.ok() ? "wrong echo" : r.status().ToString());
+      }
+    }
+  }
+  const uint64_t window_ns = options.smoke ? 200'000'000 : 1'000'000'000;
+  for (auto _ : state) {
+    const uint64_t give_up = MonotonicNanos() + 5'000'000'000ull;
+    for (BenchPool* pool : {&*threads, &*processes}) {
+      while (!pool->Stats().workers[0].sleeping) {
+        if (MonotonicNanos() > give_up) return Fail(state, "a worker never went to sleep");
+        SpinFor(1'000'000);
+      }
+    }
+    std::vector<int> pids;
+    for (const weft::WorkerStats& w : processes->Stats().workers) pids.push_back(w.pid);
+    auto workers_cpu = [&] {
+      double sum = 0;
+      for (int pid : pids) sum += ProcessCpuSeconds(pid);
+      return sum;
+    };
+    const double self0 = OtherThreadsCpuSeconds(), workers0 = workers_cpu();
+    const uint64_t t0 = MonotonicNanos();
+    const timespec window{static_cast<time_t>(window_ns / 1'000'000'000),
+                          static_cast<long>(window_ns % 1'000'000'000)};
+    nanosleep(&window, nullptr);
+    const double wall = double(MonotonicNanos() - t0) * 1e-9;
+    const double self = OtherThreadsCpuSeconds() - self0, workers = workers_cpu() - workers0;
+    if (workers0 < 0 || workers < 0) return Fail(state, "cannot read a worker's /proc/PID/stat");
+    state.SetIterationTime(wall);
+    state.counters["idle_cpu_s_per_s"] = (self + workers) / wall;
+    state.counters["idle_cpu_self_s_per_s"] = self / wall;
+    state.counters["idle_cpu_workers_s_per_s"] = workers / wall;
+  }
 }
 
 void PayloadLoop(benchmark::State& state, BenchPool& pool) {
@@ -376,6 +550,15 @@ void RegisterSuite(const Options& options) {
         ->Iterations(1)
         ->UseManualTime();
   }
+  for (int n : {1, 2, 4}) {
+    benchmark::RegisterBenchmark("BM_WeftScaling", BM_WeftScaling, options)
+        ->Arg(n)
+        ->Iterations(1)
+        ->UseManualTime();
+  }
+  benchmark::RegisterBenchmark("BM_WeftIdleCpu", BM_WeftIdleCpu, options)
+      ->Iterations(1)
+      ->UseManualTime();
   for (int64_t size : PayloadSizes(options)) {
     RunLength(benchmark::RegisterBenchmark("BM_WeftPayloadThread", BM_WeftPayloadThread, options)
                   ->Arg(size),
