@@ -203,6 +203,11 @@ ResponseHandle& ResponseHandle::operator=(ResponseHandle&& other) noexcept {
 
 capnp::MessageReader& ResponseHandle::reader() const { return *state_->reader; }
 
+capnp::AnyPointer::Reader ResponseHandle::root() const {
+  if (state_->reader.has_value()) return state_->reader->getRoot<capnp::AnyPointer>();
+  return capnp::readMessageUnchecked<capnp::AnyPointer>(state_->segments[0].begin());
+}
+
 bool ResponseHandle::untrusted() const { return !state_->lane->config().trusted_worker; }
 
 namespace {

@@ -59,7 +59,14 @@ class ResponseHandle {
   ~ResponseHandle() { Release(); }
 
   // The message reader over the results; valid while this handle lives.
+  // Untrusted results always have one; trusted one-segment results do not
+  // (see root()).
   capnp::MessageReader& reader() const;
+  // The results' root, valid while this handle lives. Trusted one-segment
+  // results (a thread worker's, or a trusted process worker's) are read
+  // without bounds checks, as Cap'n Proto reads its own constants: no
+  // reader, no arena, no checks per call. Everything else through reader().
+  capnp::AnyPointer::Reader root() const;
   // True when the results came from an untrusted (process) worker: already
   // copied and checked pointer by pointer, but not yet against their type.
   bool untrusted() const;
@@ -166,7 +173,7 @@ class [[nodiscard]] Future {
             internal::CheckTypedResults(capnp::Schema::from<R>(), handle->reader());
         if (!typed.ok()) return typed;
       }
-      root = handle->reader().template getRoot<R>();
+      root = handle->root().template getAs<R>();
     } catch (const kj::Exception& e) {
       return absl::DataLossError(
           absl::StrCat("weft: malformed results from worker: ", e.getDescription().cStr()));

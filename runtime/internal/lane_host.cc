@@ -207,7 +207,17 @@ void LaneHost::Submit(CallState* call, RegionMessageBuilder& builder) {
   SlotHost& host = slot_hosts_[slot];
   SegmentTable table;
   builder.WriteTable(table);
-  std::memcpy(&slots_[slot].request, &table, sizeof(table));
+  // A one-segment request in the inline area travels in the descriptor's
+  // flags; only a spilled one writes the slot's request table.
+  const uint64_t inline_offset =
+      layout_.request_inline + uint64_t{slot} * geometry_.request_inline_bytes;
+  uint32_t flags = call->holds_abort_slot ? kCallAbortable : 0;
+  if (table.count == 1 && table.segments[0].offset == inline_offset) {
+    flags |=
+        kCallInlineRequest | static_cast<uint32_t>(table.segments[0].words << kInlineWordsShift);
+  } else {
+    CopyTableIn(table, slots_[slot].request);
+  }
   host.request_dirty_words = builder.inline_used_words();
   for (uint32_t i = 0; i < builder.spill_count(); ++i) {
     host.request_spills.push_back(builder.spills()[i]);
@@ -226,12 +236,8 @@ void LaneHost::Submit(CallState* call, RegionMessageBuilder& builder) {
   call->phase.store(kInFlight, std::memory_order_relaxed);
   const uint64_t ticks = StampSubmit(config_.stats, time_countdown_);
   call->submit_ticks = ticks;
-  const CallDescriptor descriptor{slot,
-                                  host.seq,
-                                  call->method->index,
-                                  call->holds_abort_slot ? kCallAbortable : 0,
-                                  ToMonotonicNanos(call->deadline),
-                                  ticks};
+  const CallDescriptor descriptor{
+      slot, host.seq, call->method->index, flags, ToMonotonicNanos(call->deadline), ticks};
   // Every in-flight call holds a slot and the ring has room for every slot,
   // so the ring is full only if the worker corrupted its head index.
   if (!ring_.TryPush(descriptor)) {
@@ -362,7 +368,7 @@ void LaneHost::ResolveFromSlot(CallState* call) {
     }
   } else {
     SegmentTable table;
-    std::memcpy(&table, &shared.response, sizeof(table));
+    CopyTableOut(shared.response, table);
     const uint64_t inline_offset =
         layout_.response_inline + uint64_t{call->slot} * geometry_.response_inline_bytes;
     absl::Status opened = OpenSegments(table, region_->base(), region_->size(),
@@ -373,10 +379,13 @@ void LaneHost::ResolveFromSlot(CallState* call) {
       call->status = absl::DataLossError(
           absl::StrCat("weft: malformed response from worker ", worker_, ": ", opened.message()));
     } else if (config_.trusted_worker) {
-      // Read the results where the worker wrote them.
+      // Read the results where the worker wrote them; one segment needs no
+      // reader (ResponseHandle::root reads it unchecked).
       call->segment_count = table.count;
-      call->reader.emplace(kj::arrayPtr(call->segments.data(), call->segment_count),
-                           CallerReaderOptions());
+      if (table.count > 1) {
+        call->reader.emplace(kj::arrayPtr(call->segments.data(), call->segment_count),
+                             CallerReaderOptions());
+      }
       CountResolution(config_.stats, call->method->index, absl::StatusCode::kOk,
                       call->submit_ticks);
       // Release: publishes the reader and segments to whoever claims them

@@ -152,10 +152,17 @@ absl::Status LaneWorker::Run(const CallDescriptor& d, SkeletonBase* impl, Region
   }
   const MethodInfo& method = methods[d.method_index];
   SegmentTable table;
-  std::memcpy(&table, &slot.request, sizeof(table));
-  std::array<kj::ArrayPtr<const capnp::word>, kMaxSegments> segments;
   const uint64_t request_inline =
       layout_.request_inline + uint64_t{d.slot} * geometry_.request_inline_bytes;
+  if ((d.flags & kCallInlineRequest) != 0) {
+    // One segment in the inline area (the host wrote no table); its length
+    // is checked like any table's below.
+    table.count = 1;
+    table.segments[0] = SegmentRef{request_inline, d.flags >> kInlineWordsShift};
+  } else {
+    CopyTableOut(slot.request, table);
+  }
+  std::array<kj::ArrayPtr<const capnp::word>, kMaxSegments> segments;
   absl::Status status = OpenSegments(table, base_, bytes_,
                                      {ByteRange{request_inline, geometry_.request_inline_bytes},
                                       ByteRange{layout_.request_heap, geometry_.heap_bytes}},

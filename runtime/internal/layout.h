@@ -130,7 +130,7 @@ struct CallDescriptor {
   uint32_t slot;          // which slot of this lane holds the request
   uint32_t seq;           // the call's sequence number on that slot
   uint32_t method_index;  // dense method index (see MethodInfo::index)
-  uint32_t flags;         // kCallAbortable
+  uint32_t flags;         // kCallAbortable, kCallInlineRequest and its words
   int64_t deadline_ns;    // CLOCK_MONOTONIC; 0 when the call has no deadline
   uint64_t submit_ticks;  // stats clock (stats_clock.h) at submit; 0 with stats off
 };
@@ -138,6 +138,11 @@ static_assert(std::is_trivially_copyable_v<CallDescriptor>);
 // CallDescriptor::flags: the call holds an abort slot, so the worker may
 // tell its method (call.aborted()) that the deadline passed.
 inline constexpr uint32_t kCallAbortable = 1;
+// CallDescriptor::flags: the request is one segment, at the start of the
+// slot's request inline area, of (flags >> kInlineWordsShift) words; the
+// slot's request table is not written (the worker reads no other line).
+inline constexpr uint32_t kCallInlineRequest = 2;
+inline constexpr uint32_t kInlineWordsShift = 8;
 static_assert(sizeof(CallDescriptor) == 32);
 
 struct SegmentRef {
@@ -168,10 +173,6 @@ struct SlotShared {
   // The seq of the call whose response the host has released: the worker may
   // reuse that response's heap spans (see LaneWorker::AllocateSpill in lane_worker.cc).
   std::atomic<uint32_t> released_seq;
-  // The seq of the call the worker took off the ring, stored before it
-  // advances the ring's head: started_seq != done_seq means the call was
-  // running (or about to run) when a worker died.
-  std::atomic<uint32_t> started_seq;
   // Set by the host when something other than the caller's own wait is
   // waiting for this call (a continuation); cleared when the slot is
   // reused. A watched call's completion rings the region's host_doorbell.
@@ -183,8 +184,17 @@ struct SlotShared {
   SegmentTable response;
   char message[kMaxStatusMessage];
 
-  // Written by the host before the descriptor is published.
+  // Written by the host before the descriptor is published (spilled
+  // requests only: a one-segment request is described by its descriptor).
   alignas(kCacheLine) SegmentTable request;
+
+  // The seq of the call the worker took off the ring, stored before it
+  // advances the ring's head: started_seq != done_seq means the call was
+  // running (or about to run) when a worker died. On a line of its own: the
+  // host spins on done_seq's line while the call runs, and a store there
+  // would pull that line away from it mid-call. Read by the host's
+  // supervisor only.
+  alignas(kCacheLine) std::atomic<uint32_t> started_seq;
 };
 static_assert(std::is_standard_layout_v<SlotShared>);
 static_assert(sizeof(SlotShared) % kCacheLine == 0);

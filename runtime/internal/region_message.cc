@@ -79,6 +79,19 @@ uint64_t RegionMessageBuilder::inline_used_words() {
   return getSegmentsForOutput()[0].size();
 }
 
+void CopyTableIn(const SegmentTable& local, SegmentTable& shared) {
+  const uint32_t count = std::min(local.count, kMaxSegments);
+  shared.count = local.count;
+  std::memcpy(shared.segments, local.segments, count * sizeof(SegmentRef));
+}
+
+void CopyTableOut(const SegmentTable& shared, SegmentTable& local) {
+  uint32_t count;
+  std::memcpy(&count, &shared.count, sizeof(count));
+  local.count = count;
+  std::memcpy(local.segments, shared.segments, std::min(count, kMaxSegments) * sizeof(SegmentRef));
+}
+
 absl::Status OpenSegments(const SegmentTable& table, const char* base, uint64_t region_bytes,
                           std::initializer_list<ByteRange> allowed,
                           std::array<kj::ArrayPtr<const capnp::word>, kMaxSegments>& out) {

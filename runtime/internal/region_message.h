@@ -76,9 +76,19 @@ class RegionMessageBuilder final : public capnp::MessageBuilder {
   bool inline_used_ = false;
   bool overflowed_ = false;
   bool out_of_heap_ = false;
-  std::array<SpillSpan, kMaxSegments> spills_{};
+  // Only the first spill_count_ are set: not value-initialized, since a
+  // builder is made per call and most never spill.
+  std::array<SpillSpan, kMaxSegments> spills_;
   uint32_t spill_count_ = 0;
 };
+
+// Copies a segment table into / out of shared memory: the count and the
+// entries in use only (a one-segment table is 24 bytes, not the 264 of a
+// whole SegmentTable: what is not written need not cross to the other core).
+// CopyTableOut reads the count once; a count past kMaxSegments is kept (for
+// OpenSegments to refuse) and only kMaxSegments entries are copied.
+void CopyTableIn(const SegmentTable& local, SegmentTable& shared);
+void CopyTableOut(const SegmentTable& shared, SegmentTable& local);
 
 // A range of the region a message's segments may lie in.
 struct ByteRange {

@@ -86,8 +86,7 @@ TEST_P(ZeroCopy, ResultsAreReadInPlaceExactlyWhenTheWorkerIsTrusted) {
           << n << " bytes: the host read the results from \"" << mapping << "\"";
     } else {
       EXPECT_FALSE(absl::StrContains(mapping, "weft"))
-          << n << " bytes: an untrusted worker's results were read in shared memory: "
-          << mapping;
+          << n << " bytes: an untrusted worker's results were read in shared memory: " << mapping;
     }
   }
 }
@@ -96,7 +95,9 @@ INSTANTIATE_TEST_SUITE_P(Workers, ZeroCopy,
                          ::testing::Values(Case{"thread", false, false},
                                            Case{"process_untrusted", true, false},
                                            Case{"process_trusted", true, true}),
-                         [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return info.param.name;
+                         });
 
 }  // namespace
 }  // namespace weft_test
