@@ -71,6 +71,9 @@ bool CallHandle::Ready() const {
   const uint32_t phase = call->phase.load(std::memory_order_acquire);
   if (phase == kReadyInSlot || phase == kReady || phase == kTaken) return true;
   if (phase != kInFlight) return false;  // being resolved right now
+  // A call held back in this thread's Batch is published before anyone here
+  // polls or waits for it.
+  lane->PublishIfCorkedHere();
   if (lane->WorkerDone(call)) {
     lane->Resolve(call, Outcome::FromWorker());
     // Acquire: as above.

@@ -183,4 +183,5 @@ absl::Status OutgoingCall::BuildFailure(const kj::Exception& e) {
 }
 
 }  // namespace internal
+
 }  // namespace weft

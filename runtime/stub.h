@@ -36,6 +36,9 @@
 #include "runtime/outgoing_call.h"
 
 namespace weft {
+
+class Batch;
+
 namespace internal {
 
 class StubBase {
@@ -84,10 +87,46 @@ class StubBase {
   }
 
  private:
+  friend class ::weft::Batch;
   std::shared_ptr<PoolCore> core_;
 };
 
 }  // namespace internal
+
+// Publishes a burst of calls together. While a Batch lives, the calls this
+// thread makes to the stub's pool are written to the workers' submit rings
+// but not yet published; when it ends, or at Flush(), each ring's new calls
+// become visible with one release store and one wake decision (a fence, and
+// a futex wake only if the worker sleeps), instead of one of each per call.
+//
+//   std::vector<weft::Future<Math::SquareResults>> squares;
+//   {
+//     weft::Batch batch(math);
+//     for (int64_t i = 0; i < 64; ++i) squares.push_back(math.square(i));
+//   }  // published here
+//
+// Waiting on one of the batch's calls from this thread (Get, WaitFor, Ready,
+// Then, a full lane) publishes first, so a thread never waits on itself;
+// another thread waiting on one waits for the publish. Hold a batch only
+// across a burst: its calls do not run, and a draining Shutdown waits for
+// them, until it is published. Nests; an unbound stub's batch does nothing.
+//
+// Thread safety: thread-compatible; construct and destroy it on the thread
+// that makes the calls.
+class Batch {
+ public:
+  explicit Batch(const internal::StubBase& stub);
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+  ~Batch();
+
+  // Publishes the calls so far; the batch goes on.
+  void Flush();
+
+ private:
+  std::shared_ptr<internal::PoolCore> core_;  // null: nothing to batch
+  uint32_t lane_ = 0;
+};
 }  // namespace weft
 
 #endif  // WEFT_RUNTIME_STUB_H_

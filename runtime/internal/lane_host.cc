@@ -138,6 +138,8 @@ absl::StatusOr<uint32_t> LaneHost::AcquireSlot(absl::Time deadline) {
           " call slots of this thread's lane are held by live weft::Response objects; destroy "
           "responses sooner or raise slots_per_lane"));
     }
+    // The call waited for may be held back in a batch of this thread.
+    Publish();
     // In slices, so that a shutdown (which waits for callers in here) is
     // noticed.
     WaitSlotDone(wait_for->slot, slot_hosts_[wait_for->slot].seq, nullptr,
@@ -180,6 +182,7 @@ std::optional<uint64_t> LaneHost::AllocateSpill(uint64_t words) {
       }
     }
     if (wait_slot == UINT32_MAX) return std::nullopt;
+    Publish();  // as in AcquireSlot
     WaitSlotDone(wait_slot, slot_hosts_[wait_slot].seq, nullptr,
                  std::min(spill_deadline_, absl::Now() + absl::Milliseconds(10)));
     // Seq_cst: as in AcquireSlot.
@@ -240,14 +243,38 @@ void LaneHost::Submit(CallState* call, RegionMessageBuilder& builder) {
       slot, host.seq, call->method->index, flags, ToMonotonicNanos(call->deadline), ticks};
   // Every in-flight call holds a slot and the ring has room for every slot,
   // so the ring is full only if the worker corrupted its head index.
-  if (!ring_.TryPush(descriptor)) {
+  if (!ring_.TryPushNoPublish(descriptor)) {
     Resolve(call,
             Outcome::Unsent(absl::DataLossError(absl::StrCat(
                 "weft: worker ", worker_, " corrupted its submit ring (it claims to be full)"))));
     return;
   }
-  WakeWorker();
+  if (corked_ != 0) {
+    unpublished_ = true;  // published by Uncork, Publish or a wait of this thread
+  } else {
+    ring_.Publish();
+    WakeWorker();
+  }
   CountSubmit(config_.stats, lane_, worker_, descriptor.method_index);
+}
+
+void LaneHost::Cork() {
+  // Relaxed: see PublishIfCorkedHere.
+  if (corked_++ == 0) corked_by_.store(ThisThreadToken(), std::memory_order_relaxed);
+}
+
+void LaneHost::Uncork() {
+  if (--corked_ != 0) return;
+  Publish();
+  // Relaxed: see PublishIfCorkedHere.
+  corked_by_.store(nullptr, std::memory_order_relaxed);
+}
+
+void LaneHost::Publish() {
+  if (!unpublished_) return;
+  unpublished_ = false;
+  ring_.Publish();
+  WakeWorker();
 }
 
 void LaneHost::WakeWorker() {

@@ -115,6 +115,20 @@ class LaneHost final : public SpillSource {
   RegionMessageBuilder& PrepareRequest(uint32_t slot, void* storage, absl::Time deadline);
   // Publishes the built request of `call` (in its slot) to the worker.
   void Submit(CallState* call, RegionMessageBuilder& builder);
+  // Batches (owner): while corked, Submit writes descriptors without
+  // publishing them; the last Uncork (or Publish) makes them visible with one
+  // release store of the ring's tail and one wake decision. Nests.
+  void Cork();
+  void Uncork();
+  void Publish();
+  // Any thread about to wait for a call of this lane: publishes the lane's
+  // held-back calls if this thread is the one holding them back (so that it
+  // cannot wait on itself); other threads wait for the owner's publish.
+  void PublishIfCorkedHere() {
+    // Relaxed: only the corking thread can find its own token here, and it
+    // wrote it itself; any other thread reads some other value.
+    if (corked_by_.load(std::memory_order_relaxed) == ThisThreadToken()) Publish();
+  }
   // Gives back a slot whose request was never sent.
   void ReturnUnsentSlot(uint32_t slot, RegionMessageBuilder& builder);
   // SpillSource (owner, while a request is built).
@@ -190,6 +204,17 @@ class LaneHost final : public SpillSource {
   CallStatePool calls_;
   absl::Time spill_deadline_ = absl::InfiniteFuture();  // the call being built
   uint32_t time_countdown_ = 1;  // calls until the next timed one (host_stats.h)
+  // Batches (Cork): the nesting depth and whether descriptors wait to be
+  // published (owner only), and which thread corked (read by any thread).
+  uint32_t corked_ = 0;
+  bool unpublished_ = false;
+  std::atomic<const void*> corked_by_{nullptr};
+
+  // A per-thread address, to tell the corking thread from others.
+  static const void* ThisThreadToken() {
+    static thread_local char token;
+    return &token;
+  }
 };
 
 }  // namespace internal

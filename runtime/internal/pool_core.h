@@ -89,6 +89,12 @@ class PoolCore {
   WorkerPicker& picker() { return *picker_; }
   // The LaneHost of (worker, lane); the lane must be bound by this thread.
   LaneHost* Lane(uint32_t worker, uint32_t lane) { return workers_[worker]->lanes[lane].get(); }
+  // Calls `f` on the LaneHost of every worker for `lane` (bound by this
+  // thread).
+  template <typename F>
+  void ForEachLaneOf(uint32_t lane, F&& f) {
+    for (auto& worker : workers_) f(*worker->lanes[lane]);
+  }
   Continuations& continuations() { return continuations_; }
   // The streamed calls of the thread bound to `lane` (stream_lane.h).
   StreamLane& stream(uint32_t lane) { return streams_[lane]; }
