@@ -49,6 +49,11 @@ struct AllocCounts {
   uint64_t releases() const { return operator_delete + free; }
 };
 
+inline AllocCounts operator+(const AllocCounts& a, const AllocCounts& b) {
+  return AllocCounts{a.operator_new + b.operator_new, a.operator_delete + b.operator_delete,
+                     a.malloc + b.malloc, a.free + b.free};
+}
+
 // "operator new: 1, operator delete: 1, malloc: 1, free: 1".
 std::string ToString(const AllocCounts& counts);
 
