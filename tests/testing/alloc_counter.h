@@ -22,9 +22,16 @@
 //    themselves (a second definition would bypass their allocator), so the
 //    count comes from the sanitizer allocator's own hook,
 //    __sanitizer_install_malloc_and_free_hooks, which sees every allocation
-//    the sanitizer allocator makes, whoever asked for it.
-// MallocCountingMode() says which applies. Both ways were checked by
-// tests/testing/alloc_counter_test.cc, which also runs under both sanitizers.
+//    the sanitizer allocator makes, whoever asked for it (ASan's for every
+//    form; TSan's hook misses posix_memalign, aligned_alloc and memalign,
+//    which this library defines and hands on to TSan's own; the obsolete
+//    valloc and pvalloc go uncounted under TSan).
+// MallocCountingMode() says which applies; tests/testing/alloc_counter_test.cc
+// checks what each way sees, in plain, ASan and TSan builds.
+//
+// The replaced operator new takes its memory from malloc, so in binaries
+// that use this library ASan no longer tells new from malloc (its
+// new/delete mismatch reports); everything else it checks still holds.
 //
 // Only the arming thread's allocations count: the state is thread_local
 // (constant-initialized, so reading it in malloc allocates nothing).
