@@ -6,7 +6,17 @@ namespace weft {
 namespace internal {
 namespace {
 constexpr uint32_t kCallBlock = 64;
+// Copied-out results up to this size keep their storage for the state's
+// next call (a process worker's results are copied out on every call); at
+// most one per state, and a lane has as many states as it had calls in
+// flight at once. Larger copies are freed with the call.
+constexpr size_t kKeptCopyWords = (16 << 10) / sizeof(capnp::word);
 }  // namespace
+
+capnp::word* CallState::CopyArea(uint64_t words) {
+  if (copy.size() < words) copy = kj::heapArray<capnp::word>(words);
+  return copy.begin();
+}
 
 CallState* CallStatePool::New() {
   // Acquire: pairs with the release CAS in Free; the freeing thread's reset
@@ -31,7 +41,7 @@ void CallStatePool::Free(CallState* call) {
   call->on_timeout = OnTimeout();
   call->holds_abort_slot = false;
   call->reader.reset();
-  call->copy = nullptr;
+  if (call->copy.size() > kKeptCopyWords) call->copy = nullptr;
   call->segment_count = 0;
   // Relaxed: the CAS below re-reads on failure; nothing is read through it.
   CallState* head = free_.load(std::memory_order_relaxed);

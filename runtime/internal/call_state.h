@@ -79,8 +79,16 @@ struct CallState {
   absl::Status status;
   std::array<kj::ArrayPtr<const capnp::word>, kMaxSegments> segments{};
   uint32_t segment_count = 0;
-  kj::Array<capnp::word> copy;  // the results, when copied out of the slot
+  // The results, when copied out of the slot, at the start of `copy`. Its
+  // storage stays with the state across calls (CallStatePool::Free keeps
+  // small ones), so copying out allocates only for results larger than any
+  // this state copied before: take it with CopyArea.
+  kj::Array<capnp::word> copy;
   std::optional<capnp::SegmentArrayMessageReader> reader;
+
+  // `words` words at the start of `copy`, reusing its storage when it is
+  // large enough. Called by the thread writing the outcome.
+  capnp::word* CopyArea(uint64_t words);
 
   CallState* next_free = nullptr;  // free-list link
 };

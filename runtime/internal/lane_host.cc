@@ -481,8 +481,7 @@ void LaneHost::ResolveByHost(CallState* call, Outcome& outcome, bool worker_done
 void LaneHost::CopyOut(CallState* call) {
   uint64_t words = 0;
   for (uint32_t i = 0; i < call->segment_count; ++i) words += call->segments[i].size();
-  call->copy = kj::heapArray<capnp::word>(words);
-  capnp::word* at = call->copy.begin();
+  capnp::word* at = call->CopyArea(words);
   for (uint32_t i = 0; i < call->segment_count; ++i) {
     const auto& segment = call->segments[i];
     std::memcpy(at, segment.begin(), segment.size() * kWordBytes);

@@ -7,6 +7,8 @@
 //
 // Only the bookkeeping lives here (process-local); the memory it hands out
 // is in shared memory and is addressed by offset. Adjacent free spans merge.
+// Allocate and Free make no heap allocation in a steady state (they run on
+// every call whose message spills; tests/pool/no_alloc_test.cc).
 //
 // Thread safety: thread-compatible. Each heap has exactly one owner: the
 // host thread that owns a lane (requests) or the worker (responses).
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <vector>
 
 namespace weft {
 namespace internal {
@@ -38,9 +41,14 @@ class SpanAllocator {
   uint64_t free_units() const { return free_units_; }
 
  private:
+  using Map = std::map<uint64_t, uint64_t>;
+
   uint64_t size_;
   uint64_t free_units_;
-  std::map<uint64_t, uint64_t> free_;  // offset -> length; disjoint, never adjacent
+  Map free_;  // offset -> length; disjoint, never adjacent
+  // Nodes taken out of free_, kept for reuse: Allocate and Free allocate
+  // nothing once the heap has seen as many free spans as it will.
+  std::vector<Map::node_type> spare_;
 };
 
 }  // namespace internal
