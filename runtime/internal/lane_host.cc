@@ -227,10 +227,19 @@ void LaneHost::Submit(CallState* call, RegionMessageBuilder& builder) {
   }
   host.seq = host.seq == UINT32_MAX ? 1 : host.seq + 1;
   host.call = call;
-  // Relaxed (both): the release store of the ring's tail below publishes
-  // them; nobody else can watch the call before Submit returns it.
-  slots_[slot].abort.store(0, std::memory_order_relaxed);
-  slots_[slot].watched.store(0, std::memory_order_relaxed);
+  // Relaxed (all): the release store of the ring's tail below publishes
+  // the stores; nobody else can watch the call before Submit returns it, and
+  // the last stores of the previous call's flags (its abort, its Watch)
+  // happened before its slot was released to us (ReleaseSlot's release,
+  // AcquireSlot's acquire). Stored only if set: an unchanged line stays in
+  // the worker's cache.
+  SlotShared& shared = slots_[slot];
+  if (shared.abort.load(std::memory_order_relaxed) != 0) {
+    shared.abort.store(0, std::memory_order_relaxed);
+  }
+  if (shared.watched.load(std::memory_order_relaxed) != 0) {
+    shared.watched.store(0, std::memory_order_relaxed);
+  }
   call->lane = this;
   call->seq = host.seq;
   // Relaxed: the state is private to this thread until the handle that
@@ -335,7 +344,13 @@ bool LaneHost::WaitResolvable(CallState* call, absl::Time until) {
 
 bool LaneHost::WaitSlotDone(uint32_t slot, uint32_t seq, const CallState* call, absl::Time until) {
   SlotShared& s = slots_[slot];
+  // The response's first line, pulled while we poll done_seq: when the
+  // worker publishes, both lines come over at once instead of one after the
+  // other (a prefetch is no access: nothing is read before done_seq says so).
+  const char* response =
+      region_->base() + layout_.response_inline + uint64_t{slot} * geometry_.response_inline_bytes;
   return WaitSlot(s, config_.spin, until, [&] {
+    __builtin_prefetch(response);
     // Acquire (phase): pairs with the release store of phase by whoever
     // resolved the call early.
     return SlotDone(s, seq) ||

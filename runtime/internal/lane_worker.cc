@@ -99,6 +99,7 @@ void LaneWorker::Serve(const CallDescriptor& d, SkeletonBase* impl, RegionHeader
                        uint64_t& calls_served) {
   if (d.slot >= geometry_.slots_per_lane) return;  // no slot to answer on
   SlotShared& slot = slots_[d.slot];
+  last_slot_ = d.slot;
   // Already done: the host completed this call for a worker that died
   // holding it; the descriptor is stale.
   if (SlotDone(slot, d.seq)) {

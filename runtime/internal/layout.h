@@ -158,25 +158,24 @@ struct SegmentTable {
 static_assert(std::is_trivially_copyable_v<SegmentTable>);
 
 // Per-slot control in shared memory.
+// Its cache lines are grouped by who writes them how often, so that a call
+// moves as few lines between the cores as it can: the completion line is
+// written by the worker only and read by the host; the host's flags line is
+// read by the worker every call but written only when a flag changes; the
+// release word, written by the host every call, is read by the worker only
+// when it needs response heap space.
 struct SlotShared {
+  // ---- The completion line (the worker's; the host spins on it).
   // The completion word: the worker stores the call's seq here (release)
   // once status and response are written; the host waits on it (futex).
   alignas(kCacheLine) std::atomic<uint32_t> done_seq;
-  // Host threads asleep (or about to be) on wake_seq.
+  // Host threads asleep (or about to be) on wake_seq (the host writes it
+  // only on its way to sleep).
   std::atomic<uint32_t> host_waiting;
   // The futex word host threads sleep on: bumped by every completion (the
   // worker, or the host's supervisor for a dead worker) and by the host when
   // it resolves the call itself (abort, deadline, shutdown).
   std::atomic<uint32_t> wake_seq;
-  // Raised by the host when the call is aborted or times out.
-  std::atomic<uint32_t> abort;
-  // The seq of the call whose response the host has released: the worker may
-  // reuse that response's heap spans (see LaneWorker::AllocateSpill in lane_worker.cc).
-  std::atomic<uint32_t> released_seq;
-  // Set by the host when something other than the caller's own wait is
-  // waiting for this call (a continuation); cleared when the slot is
-  // reused. A watched call's completion rings the region's host_doorbell.
-  std::atomic<uint32_t> watched;
 
   // Written by the worker before done_seq.
   uint32_t status_code;  // absl::StatusCode
@@ -184,11 +183,26 @@ struct SlotShared {
   SegmentTable response;
   char message[kMaxStatusMessage];
 
-  // Written by the host before the descriptor is published (spilled
+  // ---- The host's flags: stored only when they change (LaneHost::Submit
+  // clears them only if set), so the worker's reads of them hit its cache.
+  // Raised by the host when the call is aborted or times out.
+  alignas(kCacheLine) std::atomic<uint32_t> abort;
+  // Set by the host when something other than the caller's own wait is
+  // waiting for this call (a continuation); cleared when the slot is
+  // reused. A watched call's completion rings the region's host_doorbell.
+  std::atomic<uint32_t> watched;
+
+  // ---- Written by the host before the descriptor is published (spilled
   // requests only: a one-segment request is described by its descriptor).
   alignas(kCacheLine) SegmentTable request;
 
-  // The seq of the call the worker took off the ring, stored before it
+  // ---- The seq of the call whose response the host has released: the
+  // worker may reuse that response's heap spans (see
+  // LaneWorker::AllocateSpill in lane_worker.cc). Stored per call by the
+  // host, read by the worker only when it spills.
+  alignas(kCacheLine) std::atomic<uint32_t> released_seq;
+
+  // ---- The seq of the call the worker took off the ring, stored before it
   // advances the ring's head: started_seq != done_seq means the call was
   // running (or about to run) when a worker died. On a line of its own: the
   // host spins on done_seq's line while the call runs, and a store there

@@ -138,7 +138,13 @@ class RingConsumer {
       // Acquire: pairs with the release store of tail in Publish(); the
       // entries up to tail are fully written.
       tail_cache_ = control_->tail.load(std::memory_order_acquire);
-      if (head_ == tail_cache_) return nullptr;
+      if (head_ == tail_cache_) {
+        // Empty: pull the next entry's line while we poll, so that when the
+        // producer publishes, its entry and the tail come over together (a
+        // prefetch is no access: the entry is read only after the tail).
+        __builtin_prefetch(&entries_[head_ & mask_]);
+        return nullptr;
+      }
     }
     return &entries_[head_ & mask_];
   }

@@ -82,7 +82,10 @@ bool WorkerLoop::PollOnce() {
     // Drain what is there now, then move to the next lane (fairness).
     for (uint32_t n = 0; n < geometry_.ring_capacity; ++n) {
       CallDescriptor* descriptor = l.ring().Peek();
-      if (descriptor == nullptr) break;
+      if (descriptor == nullptr) {
+        if (n == 0) l.PrefetchLikelyRequest();
+        break;
+      }
       const CallDescriptor copy = *descriptor;
       l.NoteStarted(copy);
       l.ring().Pop();
