@@ -78,6 +78,16 @@ class ResponseHandle {
   CallState* state_ = nullptr;
 };
 
+// True for a results struct with no pointer fields: each of its getters
+// reads the data section, bounds-checked against the struct's own size, so
+// none can throw whatever a worker wrote; only the root pointer's kind can be
+// wrong, which getRoot checks.
+template <typename T, typename = void>
+inline constexpr bool kPointerFree = false;
+template <typename T>
+inline constexpr bool kPointerFree<T, std::void_t<decltype(T::_capnpPrivate::pointerCount)>> =
+    T::_capnpPrivate::pointerCount == 0;
+
 // Reads every field of the message's root as `schema` says, once; DataLoss
 // naming the problem if a field does not match its type. (future.cc)
 absl::Status CheckTypedResults(capnp::StructSchema schema, capnp::MessageReader& reader);
@@ -165,10 +175,11 @@ class [[nodiscard]] Future {
     if (!handle.ok()) return std::move(handle).status();
     typename R::Reader root;
     try {
-      if (handle->untrusted()) {
+      if (!internal::kPointerFree<R> && handle->untrusted()) {
         // Every getter the caller may use must be safe: read each field once
         // as R's schema says (a list where a struct belongs, a List(UInt16)
-        // where Data belongs, would make that getter throw).
+        // where Data belongs, would make that getter throw). Results without
+        // pointer fields have no such getter (kPointerFree).
         absl::Status typed =
             internal::CheckTypedResults(capnp::Schema::from<R>(), handle->reader());
         if (!typed.ok()) return typed;

@@ -20,6 +20,12 @@
 namespace weft_test {
 namespace {
 
+// An untrusted worker's results are checked field by field against their
+// type unless they have no pointer field (nothing a getter could mistake).
+static_assert(weft::internal::kPointerFree<ProcTest::SquareResults>);
+static_assert(!weft::internal::kPointerFree<ProcTest::EchoResults>);
+static_assert(!weft::internal::kPointerFree<capnp::AnyPointer>);
+
 // One segment (fits the slot's inline area) and spilled into the heaps.
 const std::vector<size_t> kSizes = {200, 200 << 10};
 
