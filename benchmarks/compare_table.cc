@@ -56,6 +56,9 @@ const std::vector<Ratio> kRatios = {
     {"pipelined_over_capnp_shm_pipelined", "BM_WeftPipelined/256", "BM_CapnpShmPipelined/256",
      "weft calls/s ÷ bare Cap'n Proto-in-shared-memory calls/s, 256 in flight from one thread",
      "reference", "calls_per_s"},
+    {"batched_over_pipelined", "BM_WeftPipelinedBatched/256/64", "BM_WeftPipelined/256",
+     "weft calls/s, 256 in flight sent in weft::Batch bursts of 64 ÷ sent one by one", "reference",
+     "calls_per_s"},
     {"idle_cpu_s_per_s", "BM_WeftIdleCpu", "",
      "CPU seconds per wall second of an idle thread-worker pool and process-worker pool (this "
      "process's threads but the measuring one, and the worker processes)",
@@ -75,6 +78,8 @@ std::string Describe(const std::string& name) {
       {"BM_WeftStreamThread", "weft streamed call (-> stream), until queued"},
       {"BM_WeftPipelined/64", "weft echo, 64 in flight"},
       {"BM_WeftPipelined/256", "weft echo, 256 in flight"},
+      {"BM_WeftPipelinedBatched/256/64",
+       "weft echo, 256 in flight, sent in weft::Batch bursts of 64"},
       {"BM_WeftHostThreads/2", "weft echo, 2 host threads (both on host CPU), 1 worker"},
       {"BM_WeftHostThreads/4", "weft echo, 4 host threads (all on host CPU), 1 worker"},
       {"BM_WeftScaling/1", "weft echo, 1 host thread → its own worker (aggregate)"},

@@ -13,6 +13,7 @@
 //   BM_WeftStreamThread        sink(int64), a `-> stream` method: the time until
 //                              the call is queued (no result; one Flush at the end)
 //   BM_WeftPipelined/W         echo with W calls in flight from one thread
+//   BM_WeftPipelinedBatched/W/B  the same, sent in weft::Batch bursts of B
 //   BM_WeftHostThreads/N       N host threads calling one worker at once
 //   BM_WeftScaling/N           N host threads, each calling its own of N
 //                              workers (aggregate calls/s); needs 2N cores,
@@ -36,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -266,10 +268,13 @@ void BM_WeftEchoSleeping(benchmark::State& state, Options options) {
 
 // One iteration sends one call; once `window` calls are in flight it first
 // takes the oldest result. Round trip = send to result read.
-void BM_WeftPipelined(benchmark::State& state, Options options) {
+// `burst` > 0: each `burst` calls are sent in one weft::Batch (published
+// together), and `burst` results are taken before the next burst.
+void Pipelined(benchmark::State& state, const Options& options, uint64_t burst) {
   std::optional<BenchPool> pool = MakePool(state, options, false);
   if (!pool) return;
   const uint64_t window = static_cast<uint64_t>(state.range(0));
+  std::optional<weft::Batch> batch;
   weft::Stub<Bench> stub = pool->stub();
   std::vector<weft::Future<Bench::EchoResults>> futures(window);
   std::vector<uint64_t> sent_at(window);
@@ -288,17 +293,31 @@ void BM_WeftPipelined(benchmark::State& state, Options options) {
   };
   rec.Begin();
   for (auto _ : state) {
-    if (sent - done == window && !take_oldest()) return;
+    if (sent - done == window) {
+      batch.reset();  // publishes the open burst before waiting on it
+      for (uint64_t k = 0; k < std::max<uint64_t>(burst, 1); ++k) {
+        if (!take_oldest()) return;
+      }
+    }
+    if (burst > 0 && !batch) batch.emplace(stub);
     const uint64_t i = sent % window;
     sent_at[i] = Ticks();
     futures[i] = stub.echo(static_cast<int64_t>(sent));
     ++sent;
+    if (burst > 0 && sent % burst == 0) batch.reset();
   }
+  batch.reset();
   while (done < sent) {
     if (!take_oldest()) return;
   }
   rec.End();
   rec.Report(state);
+}
+
+void BM_WeftPipelined(benchmark::State& state, Options options) { Pipelined(state, options, 0); }
+
+void BM_WeftPipelinedBatched(benchmark::State& state, Options options) {
+  Pipelined(state, options, static_cast<uint64_t>(state.range(1)));
 }
 
 // `threads` host threads, host thread t pinned to cpu_of(t) with its own
@@ -544,6 +563,10 @@ void RegisterSuite(const Options& options) {
         benchmark::RegisterBenchmark("BM_WeftPipelined", BM_WeftPipelined, options)->Arg(window),
         options, 2 * window);
   }
+  RunLength(
+      benchmark::RegisterBenchmark("BM_WeftPipelinedBatched", BM_WeftPipelinedBatched, options)
+          ->Args({256, 64}),
+      options, 512);
   for (int threads : {2, 4}) {
     benchmark::RegisterBenchmark("BM_WeftHostThreads", BM_WeftHostThreads, options)
         ->Arg(threads)
