@@ -82,11 +82,36 @@ bool LaneHost::SlotFree(uint32_t slot) const {
   return (free_bits_[slot / 64].load(std::memory_order_acquire) >> (slot % 64)) & 1;
 }
 
+// Spans at least this large are zeroed off the call path (ZeroDeferred).
+constexpr uint64_t kDeferZeroBytes = 64 << 10;
+// How much one poll of a waiting owner zeroes.
+constexpr uint64_t kZeroPerPoll = 64 << 10;
+
 void LaneHost::FreeRequestSpans(SlotHost& host) {
   for (const SpillSpan& span : host.request_spills) {
+    if (span.words * kWordBytes >= kDeferZeroBytes) {
+      deferred_.push_back(span);
+      continue;
+    }
+    std::memset(region_->base() + span.offset, 0, span.words * kWordBytes);
     request_heap_.Free((span.offset - layout_.request_heap) / kWordBytes, span.words);
   }
   host.request_spills.clear();
+}
+
+void LaneHost::ZeroDeferred(uint64_t budget_bytes) {
+  while (!deferred_.empty() && budget_bytes > 0) {
+    const SpillSpan span = deferred_.back();
+    const uint64_t bytes = span.words * kWordBytes;
+    const uint64_t n = std::min(budget_bytes, bytes - deferred_zeroed_);
+    std::memset(region_->base() + span.offset + deferred_zeroed_, 0, n);
+    deferred_zeroed_ += n;
+    budget_bytes -= n;
+    if (deferred_zeroed_ < bytes) return;
+    request_heap_.Free((span.offset - layout_.request_heap) / kWordBytes, span.words);
+    deferred_.pop_back();
+    deferred_zeroed_ = 0;
+  }
 }
 
 absl::StatusOr<uint32_t> LaneHost::AcquireSlot(absl::Time deadline) {
@@ -163,7 +188,7 @@ RegionMessageBuilder& LaneHost::PrepareRequest(uint32_t slot, void* storage, abs
   return *new (storage) RegionMessageBuilder(
       region_->base(), layout_.request_inline + uint64_t{slot} * geometry_.request_inline_bytes,
       geometry_.request_inline_bytes / kWordBytes, slot_hosts_[slot].request_dirty_words, this,
-      config_.max_payload_words);
+      config_.max_payload_words, /*spills_zeroed=*/true);
 }
 
 std::optional<uint64_t> LaneHost::AllocateSpill(uint64_t words) {
@@ -173,6 +198,10 @@ std::optional<uint64_t> LaneHost::AllocateSpill(uint64_t words) {
     }
     if (words > request_heap_.size()) return std::nullopt;
     if (ReclaimRequestSpans()) continue;
+    if (!deferred_.empty()) {
+      ZeroDeferred(UINT64_MAX);
+      continue;
+    }
     // Wait for a call still holding request heap space.
     uint32_t wait_slot = UINT32_MAX;
     for (uint32_t i = 0; i < geometry_.slots_per_lane; ++i) {
@@ -227,6 +256,8 @@ void LaneHost::Submit(CallState* call, RegionMessageBuilder& builder) {
   }
   host.seq = host.seq == UINT32_MAX ? 1 : host.seq + 1;
   host.call = call;
+  // Relaxed: read by waiters only to tell whether they are this owner.
+  owner_token_.store(ThisThreadToken(), std::memory_order_relaxed);
   // Relaxed (all): the release store of the ring's tail below publishes
   // the stores; nobody else can watch the call before Submit returns it, and
   // the last stores of the previous call's flags (its abort, its Watch)
@@ -349,8 +380,12 @@ bool LaneHost::WaitSlotDone(uint32_t slot, uint32_t seq, const CallState* call, 
   // other (a prefetch is no access: nothing is read before done_seq says so).
   const char* response =
       region_->base() + layout_.response_inline + uint64_t{slot} * geometry_.response_inline_bytes;
+  // The owner uses its waits to zero large freed request spans (relaxed:
+  // only the owner can find its own token here).
+  const bool owner = owner_token_.load(std::memory_order_relaxed) == ThisThreadToken();
   return WaitSlot(s, config_.spin, until, [&] {
     __builtin_prefetch(response);
+    if (owner && !deferred_.empty()) ZeroDeferred(kZeroPerPoll);
     // Acquire (phase): pairs with the release store of phase by whoever
     // resolved the call early.
     return SlotDone(s, seq) ||

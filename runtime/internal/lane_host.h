@@ -177,6 +177,11 @@ class LaneHost final : public SpillSource {
   // Owner: frees request heap spans of calls the worker is done with.
   bool ReclaimRequestSpans();
   void FreeRequestSpans(SlotHost& host);
+  // The request heap's free space is kept zero, so that Cap'n Proto's
+  // segments need no zeroing on the call path: a span is zeroed before it
+  // is freed, a large one later, while this thread waits for a call
+  // (ZeroDeferred), or when the heap runs short. Owner only.
+  void ZeroDeferred(uint64_t budget_bytes);
   void WakeWorker();
   // Resolve's halves: the outcome the worker wrote, or the host's own.
   void ResolveFromSlot(CallState* call);
@@ -201,6 +206,10 @@ class LaneHost final : public SpillSource {
   std::unique_ptr<std::atomic<uint64_t>[]> free_bits_;  // set bit = free slot
   uint32_t free_words_;
   SpanAllocator request_heap_;
+  std::vector<SpillSpan> deferred_;  // large spans still to zero, then free
+  uint64_t deferred_zeroed_ = 0;     // bytes of deferred_.back() zeroed so far
+  // The owner's ThisThreadToken (set at Submit): only the owner zeroes.
+  std::atomic<const void*> owner_token_{nullptr};
   CallStatePool calls_;
   absl::Time spill_deadline_ = absl::InfiniteFuture();  // the call being built
   uint32_t time_countdown_ = 1;  // calls until the next timed one (host_stats.h)

@@ -14,14 +14,16 @@ constexpr uint64_t kWordBytes = sizeof(capnp::word);
 
 RegionMessageBuilder::RegionMessageBuilder(char* base, uint64_t inline_offset,
                                            uint64_t inline_words, uint64_t inline_dirty_words,
-                                           SpillSource* spill, uint64_t limit_words)
+                                           SpillSource* spill, uint64_t limit_words,
+                                           bool spills_zeroed)
     : capnp::MessageBuilder(),
       base_(base),
       inline_offset_(inline_offset),
       inline_words_(inline_words),
       inline_dirty_words_(std::min(inline_dirty_words, inline_words)),
       spill_(spill),
-      limit_words_(limit_words) {}
+      limit_words_(limit_words),
+      spills_zeroed_(spills_zeroed) {}
 
 kj::ArrayPtr<capnp::word> RegionMessageBuilder::allocateSegment(capnp::uint minimum_size) {
   const uint64_t minimum = std::max<uint64_t>(minimum_size, 1);
@@ -56,7 +58,7 @@ kj::ArrayPtr<capnp::word> RegionMessageBuilder::allocateSegment(capnp::uint mini
     KJ_FAIL_REQUIRE("weft: no room in the lane's heap for a message segment");
   }
   char* start = base_ + *offset;
-  std::memset(start, 0, words * kWordBytes);
+  if (!spills_zeroed_) std::memset(start, 0, words * kWordBytes);
   spills_[spill_count_++] = SpillSpan{*offset, words};
   ++segment_count_;
   allocated_words_ += words;

@@ -48,8 +48,12 @@ class RegionMessageBuilder final : public capnp::MessageBuilder {
   // [inline_offset, + inline_words words); its first `inline_dirty_words`
   // hold an earlier message and are zeroed before use. `spill` may be null
   // (no spilling); it is not owned and must outlive the builder.
+  // `spills_zeroed`: the spill source hands out only zeroed space (the
+  // host's request heap keeps its free space zero, LaneHost), so a spilled
+  // segment is not zeroed again here.
   RegionMessageBuilder(char* base, uint64_t inline_offset, uint64_t inline_words,
-                       uint64_t inline_dirty_words, SpillSource* spill, uint64_t limit_words);
+                       uint64_t inline_dirty_words, SpillSource* spill, uint64_t limit_words,
+                       bool spills_zeroed = false);
 
   kj::ArrayPtr<capnp::word> allocateSegment(capnp::uint minimum_size) override;
 
@@ -76,6 +80,7 @@ class RegionMessageBuilder final : public capnp::MessageBuilder {
   bool inline_used_ = false;
   bool overflowed_ = false;
   bool out_of_heap_ = false;
+  bool spills_zeroed_ = false;
   // Only the first spill_count_ are set: not value-initialized, since a
   // builder is made per call and most never spill.
   std::array<SpillSpan, kMaxSegments> spills_;
