@@ -1,6 +1,7 @@
 // LaneHost: the host side of one lane, the (host thread, worker) pair a call
-// travels on. It owns the lane's call slots, its request heap, its pool of
-// CallStates, and the one function by which a call resolves.
+// travels on. It owns the lane's call slots, its request heap (the heap's
+// functions are in lane_host_heap.cc), its pool of CallStates, and the one
+// function by which a call resolves.
 //
 //   absl::StatusOr<uint32_t> slot = lane.AcquireSlot(call, deadline);  // owner
 //   capnp::MessageBuilder& m = lane.PrepareRequest(*slot, storage);     // owner
@@ -182,6 +183,8 @@ class LaneHost final : public SpillSource {
   // is freed, a large one later, while this thread waits for a call
   // (ZeroDeferred), or when the heap runs short. Owner only.
   void ZeroDeferred(uint64_t budget_bytes);
+  // How much one poll of a waiting owner zeroes (lane_host_heap.cc).
+  static constexpr uint64_t kZeroPerPoll = 64 << 10;
   void WakeWorker();
   // Resolve's halves: the outcome the worker wrote, or the host's own.
   void ResolveFromSlot(CallState* call);
