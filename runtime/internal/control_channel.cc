@@ -35,53 +35,60 @@ bool SendAll(int fd, kj::ArrayPtr<const kj::byte> bytes) {
 // The one byte that carries the requests block's descriptor.
 constexpr char kFdByte = 'R';
 
-}  // namespace
-
-bool SendRequestsFd(int socket, int fd) {
+// One byte and room for one descriptor, as sendmsg and recvmsg take them.
+// Not copyable: msg points into the object itself.
+struct FdMessage {
   char byte = kFdByte;
   iovec iov{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+
+  FdMessage() {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+};
+
+}  // namespace
+
+bool SendRequestsFd(int socket, int fd) {
+  FdMessage m;
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
   for (;;) {
-    const ssize_t n = sendmsg(socket, &msg, MSG_NOSIGNAL);
+    const ssize_t n = sendmsg(socket, &m.msg, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     return n == 1;
   }
 }
 
 absl::StatusOr<int> ReceiveRequestsFd(int fd) {
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
+  FdMessage m;
+  m.byte = 0;
   ssize_t n;
-  while ((n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  while ((n = recvmsg(fd, &m.msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
   }
   if (n < 0) return absl::InternalError(absl::StrCat("weft worker: recvmsg: ", strerror(errno)));
   if (n == 0) return absl::UnavailableError("weft worker: the host closed the control socket");
-  const cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (byte != kFdByte || c == nullptr || c->cmsg_level != SOL_SOCKET ||
-      c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)) ||
-      (msg.msg_flags & MSG_CTRUNC) != 0) {
+  const cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
+  int received = -1;
+  if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+      c->cmsg_len == CMSG_LEN(sizeof(int))) {
+    std::memcpy(&received, CMSG_DATA(c), sizeof(int));
+  }
+  if (m.byte != kFdByte || received < 0 || (m.msg.msg_flags & MSG_CTRUNC) != 0) {
+    if (received >= 0) close(received);
     return absl::FailedPreconditionError(
         "weft worker: the host did not send the request area's descriptor first; are host and "
         "worker built from the same weft version?");
   }
-  int received;
-  std::memcpy(&received, CMSG_DATA(c), sizeof(int));
   return received;
 }
 

@@ -15,10 +15,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <mutex>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,24 +38,13 @@ struct Mapping {
 
 std::vector<Mapping> WeftMappings() {
   std::vector<Mapping> found;
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    // begin-end perms offset dev inode path
-    std::istringstream in(line);
-    std::string range, perms, offset, dev, inode, path;
-    in >> range >> perms >> offset >> dev >> inode;
-    std::getline(in, path);
-    if (perms.size() < 4 || perms[1] != 'w' || perms[3] != 's') continue;
-    if (path.find("memfd:weft") == std::string::npos &&
-        path.find("/dev/shm/weft") == std::string::npos) {
+  for (const MapsLine& m : ReadMaps()) {
+    if (m.perms.size() < 4 || m.perms[1] != 'w' || m.perms[3] != 's') continue;
+    if (m.path.find("memfd:weft") == std::string::npos &&
+        m.path.find("/dev/shm/weft") == std::string::npos) {
       continue;
     }
-    const size_t dash = range.find('-');
-    Mapping m;
-    m.begin = std::stoull(range.substr(0, dash), nullptr, 16);
-    m.end = std::stoull(range.substr(dash + 1), nullptr, 16);
-    found.push_back(m);
+    found.push_back(Mapping{m.begin, m.end});
   }
   return found;
 }

@@ -13,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/process/proc_test.weft.h"
 #include "tests/testing/checksum.h"
@@ -40,23 +42,41 @@ inline void LogStart() {
   close(fd);
 }
 
-// The permissions and path of the mapping of this process that holds `p`
-// (from /proc/self/maps, e.g. "rw-s /memfd:weft-region (deleted)"), or "".
-inline std::string MappingOf(const void* p) {
-  const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+// One line of /proc/self/maps: the range, permissions ("rw-s") and path
+// (without the leading blanks; "" for an anonymous mapping).
+struct MapsLine {
+  uintptr_t begin;
+  uintptr_t end;
+  std::string perms;
+  std::string path;
+};
+
+inline std::vector<MapsLine> ReadMaps() {
+  std::vector<MapsLine> lines;
   std::ifstream maps("/proc/self/maps");
   std::string line;
   while (std::getline(maps, line)) {
     std::istringstream in(line);
-    std::string range, perms, offset, dev, inode, path;
-    in >> range >> perms >> offset >> dev >> inode;
+    std::string range, offset, dev, inode, path;
+    MapsLine m;
+    in >> range >> m.perms >> offset >> dev >> inode;
     std::getline(in, path);
     const size_t dash = range.find('-');
-    const uintptr_t begin = std::stoull(range.substr(0, dash), nullptr, 16);
-    const uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
-    if (at < begin || at >= end) continue;
+    m.begin = std::stoull(range.substr(0, dash), nullptr, 16);
+    m.end = std::stoull(range.substr(dash + 1), nullptr, 16);
     const size_t first = path.find_first_not_of(' ');
-    return perms + " " + (first == std::string::npos ? "" : path.substr(first));
+    m.path = first == std::string::npos ? "" : path.substr(first);
+    lines.push_back(std::move(m));
+  }
+  return lines;
+}
+
+// The permissions and path of the mapping of this process that holds `p`
+// (e.g. "rw-s /memfd:weft-region (deleted)"), or "".
+inline std::string MappingOf(const void* p) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+  for (const MapsLine& m : ReadMaps()) {
+    if (at >= m.begin && at < m.end) return m.perms + " " + m.path;
   }
   return "";
 }
