@@ -459,7 +459,8 @@ void LaneHost::CopyOut(CallState* call) {
   capnp::word* at = call->CopyArea(words);
   for (uint32_t i = 0; i < call->segment_count; ++i) {
     const auto& segment = call->segments[i];
-    std::memcpy(at, segment.begin(), segment.size() * kWordBytes);
+    // A worker may describe an empty segment; memcpy takes no null pointer.
+    if (segment.size() != 0) std::memcpy(at, segment.begin(), segment.size() * kWordBytes);
     call->segments[i] = kj::arrayPtr(static_cast<const capnp::word*>(at), segment.size());
     at += segment.size();
   }

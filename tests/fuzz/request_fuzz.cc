@@ -13,7 +13,8 @@
 //   - a descriptor naming no slot, or a call already done, publishes
 //     nothing; any other is published done exactly once, with its seq,
 //     started_seq set, and a status code and message length in range;
-//   - an unknown method or a table OpenSegments refuses is InvalidArgument,
+//   - an unknown method or a table OpenSegments refuses (the descriptor's
+//     one-segment form when its flags say so) is InvalidArgument,
 //     an aborted call Cancelled, a passed deadline DeadlineExceeded;
 //   - an OK response is well formed: its table lies in the slot's response
 //     areas, it reads back without throwing, and it holds what the method
@@ -246,10 +247,25 @@ void ResetSlot(SlotShared& s) {
   std::memset(&s.request, 0, sizeof(s.request));
 }
 
-// Opens the segments of `table` (checked by OpenSegments against `inline_start`
-// and the heap) and checks the method's results against its params.
+// The request table the worker must go by: the descriptor's own one-segment
+// form when it says so (kCallInlineRequest: the slot's inline area, of the
+// word count in the flags), else what the host wrote into the slot.
+SegmentTable RequestTableOf(const CallDescriptor& d, const SegmentTable& written,
+                            const LaneLayout& lane) {
+  if ((d.flags & kCallInlineRequest) == 0) return written;
+  SegmentTable t;
+  std::memset(&t, 0, sizeof(t));
+  t.count = 1;
+  t.segments[0].offset = lane.request_inline + uint64_t{d.slot} * kInlineBytes;
+  t.segments[0].words = d.flags >> kInlineWordsShift;
+  return t;
+}
+
+// Opens the segments of `request` (checked by OpenSegments against the
+// slot's inline area and the heap) and of the response, and checks the
+// method's results against its params.
 void CheckResponse(const Region& region, const LaneLayout& lane, uint32_t slot,
-                   uint32_t method_index) {
+                   uint32_t method_index, const SegmentTable& request_table) {
   SlotShared& s = reinterpret_cast<SlotShared*>(region.base() + lane.slots)[slot];
   std::array<kj::ArrayPtr<const capnp::word>, kMaxSegments> response_segments;
   const uint64_t response_inline = lane.response_inline + uint64_t{slot} * kInlineBytes;
@@ -260,7 +276,7 @@ void CheckResponse(const Region& region, const LaneLayout& lane, uint32_t slot,
   FUZZ_CHECK(opened.ok(), "the worker wrote a response table it may not: ", opened.ToString());
   std::array<kj::ArrayPtr<const capnp::word>, kMaxSegments> request_segments;
   const absl::Status request_opened =
-      OpenSegments(s.request, region.base(), region.size(),
+      OpenSegments(request_table, region.base(), region.size(),
                    {ByteRange{lane.request_inline + uint64_t{slot} * kInlineBytes, kInlineBytes},
                     ByteRange{lane.request_heap, kHeapBytes}},
                    request_segments);
@@ -272,8 +288,8 @@ void CheckResponse(const Region& region, const LaneLayout& lane, uint32_t slot,
     WalkPointer(response.getRoot<capnp::AnyPointer>(), stats);
     capnp::ReaderOptions options;
     options.traversalLimitInWords = uint64_t{1} << 40;  // the worker has read it already
-    capnp::SegmentArrayMessageReader request(kj::arrayPtr(request_segments.data(), s.request.count),
-                                             options);
+    capnp::SegmentArrayMessageReader request(
+        kj::arrayPtr(request_segments.data(), request_table.count), options);
     switch (method_index) {
       case 0: {
         const uint64_t v =
@@ -470,11 +486,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (d.deadline_ns != 0 && d.deadline_ns != INT64_MAX) return 0;  // depends on the clock
   const uint64_t request_inline = lane.request_inline + uint64_t{d.slot} * kInlineBytes;
-  if (!TableValid(table, region.size(), request_inline, lane.request_heap)) {
+  const SegmentTable used = RequestTableOf(d, table, lane);
+  if (!TableValid(used, region.size(), request_inline, lane.request_heap)) {
     FUZZ_CHECK(code == absl::StatusCode::kInvalidArgument,
                "a request table OpenSegments must refuse was served: code ", s.status_code);
     return 0;
   }
-  if (code == absl::StatusCode::kOk) CheckResponse(region, lane, d.slot, d.method_index);
+  if (code == absl::StatusCode::kOk) CheckResponse(region, lane, d.slot, d.method_index, used);
   return 0;
 }
