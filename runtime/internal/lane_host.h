@@ -210,7 +210,7 @@ class LaneHost final : public SpillSource {
   uint32_t free_words_;
   SpanAllocator request_heap_;
   std::vector<SpillSpan> deferred_;  // large spans still to zero, then free
-  uint64_t deferred_zeroed_ = 0;     // bytes of deferred_.back() zeroed so far
+  uint64_t deferred_zeroed_ = 0;     // bytes of deferred_.front() zeroed so far
   // The owner's ThisThreadToken (set at Submit): only the owner zeroes.
   std::atomic<const void*> owner_token_{nullptr};
   CallStatePool calls_;

@@ -39,8 +39,10 @@ void LaneHost::FreeRequestSpans(SlotHost& host) {
 }
 
 void LaneHost::ZeroDeferred(uint64_t budget_bytes) {
+  // Oldest first: FreeRequestSpans appends while the front is half done,
+  // and deferred_zeroed_ always counts the front's zeroed bytes.
   while (!deferred_.empty() && budget_bytes > 0) {
-    const SpillSpan span = deferred_.back();
+    const SpillSpan span = deferred_.front();
     const uint64_t bytes = span.words * kWordBytes;
     const uint64_t n = std::min(budget_bytes, bytes - deferred_zeroed_);
     std::memset(region_->base() + span.offset + deferred_zeroed_, 0, n);
@@ -48,7 +50,7 @@ void LaneHost::ZeroDeferred(uint64_t budget_bytes) {
     budget_bytes -= n;
     if (deferred_zeroed_ < bytes) return;
     request_heap_.Free((span.offset - layout_.request_heap) / kWordBytes, span.words);
-    deferred_.pop_back();
+    deferred_.erase(deferred_.begin());
     deferred_zeroed_ = 0;
   }
 }
