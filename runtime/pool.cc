@@ -39,6 +39,11 @@ PoolBase::~PoolBase() {
 
 PoolStats PoolBase::Stats() const { return core_ != nullptr ? core_->Stats() : PoolStats(); }
 
+const PoolOptions& PoolBase::options() const {
+  static const PoolOptions kMovedFrom;
+  return core_ != nullptr ? core_->options() : kMovedFrom;
+}
+
 absl::Status PoolBase::Shutdown(ShutdownMode mode, absl::Duration grace) {
   return core_ != nullptr ? core_->Shutdown(mode, grace) : absl::OkStatus();
 }

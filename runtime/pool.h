@@ -47,6 +47,9 @@ class PoolBase {
   // moved-from pool has no workers: empty stats.
   PoolStats Stats() const;
 
+  // The options the pool was created with.
+  const PoolOptions& options() const;
+
   // kDrain: finish every call sent, waiting at most `grace`, then cancel
   // what is left. kCancelPending: resolve every outstanding call with
   // Cancelled at once (workers see aborted()). Either way new calls fail

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "runtime/balancer.h"
 #include "runtime/log.h"
+#include "runtime/rpc_options.h"
 
 namespace weft {
 
@@ -56,7 +57,19 @@ enum class QueueFull {
 };
 
 struct PoolOptions {
+  // Local workers (threads or processes, as `runtime` says). May be 0 when
+  // remote_workers has entries.
   int workers = 1;
+  // Workers reached over Cap'n Proto RPC (rpc_options.h), after the local
+  // ones: worker `workers + i` is remote_workers[i]. The same stubs and
+  // balancers; the pool connects to each in Create (bounded by
+  // startup_timeout, else Create fails Unavailable), and a connection lost
+  // later fails the calls it carried with Unavailable, leaves the worker out
+  // of balancing, and is made again with backoff (20 ms doubling up to 5 s,
+  // without end). A deadline or Abort() cancels the RPC (the promise is
+  // dropped). Each remote worker has a thread of its own running a KJ event
+  // loop; host threads hand it calls through the usual submit rings.
+  std::vector<RemoteWorker> remote_workers;
   WorkerRuntime runtime = WorkerRuntime::kThread;
   // Process workers: the worker binary's argv (a binary whose main is
   // WEFT_WORKER_MAIN), and an argv put in front of it (a wrapper such as

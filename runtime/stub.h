@@ -41,6 +41,8 @@ class Batch;
 
 namespace internal {
 
+class RpcTarget;
+
 class StubBase {
  public:
   // An unbound stub: every call resolves FailedPrecondition.
@@ -88,6 +90,7 @@ class StubBase {
 
  private:
   friend class ::weft::Batch;
+  friend class RpcTarget;
   std::shared_ptr<PoolCore> core_;
 };
 
