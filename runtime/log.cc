@@ -41,6 +41,8 @@ const char* ToString(LogEventKind kind) {
       return "worker_given_up";
     case LogEventKind::kWorkerExit:
       return "worker_exit";
+    case LogEventKind::kRemoteConnection:
+      return "remote_connection";
   }
   return "?";
 }

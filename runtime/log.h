@@ -52,6 +52,8 @@ enum class LogEventKind {
   kWorkerGivenUp,      // error: max_restarts failed starts in a row; its calls fail
   kWorkerExit,         // info: a process worker ended while the pool shut down
                        // (warning if not by status 0, SIGTERM or SIGKILL)
+  kRemoteConnection,   // a remote worker's connection: lost (warning), made again
+                       // (info), a failed attempt (debug)
 };
 
 struct LogEvent {

@@ -254,7 +254,11 @@ void LaneHost::WakeWorker() {
     // Release: not needed for data (the ring carries it); the increment only
     // makes a concurrent FUTEX_WAIT on the old value return at once.
     header->doorbell.fetch_add(1, std::memory_order_release);
-    FutexWake(&header->doorbell, 1);
+    if (wake_fd_ >= 0) {
+      SignalEventFd(wake_fd_);
+    } else {
+      FutexWake(&header->doorbell, 1);
+    }
   }
 }
 

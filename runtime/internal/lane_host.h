@@ -101,6 +101,10 @@ class LaneHost final : public SpillSource {
   ~LaneHost() override;
 
   uint32_t worker() const { return worker_; }
+  // A remote worker (remote_link.h) sleeps in its event loop, not on the
+  // doorbell futex: its wake is a write to this eventfd. Set once, before
+  // the lane's first call.
+  void set_wake_fd(int fd) { wake_fd_ = fd; }
   uint32_t lane_index() const { return lane_; }
   AbortBudget& aborts() const { return *aborts_; }
   const LaneConfig& config() const { return config_; }
@@ -197,6 +201,7 @@ class LaneHost final : public SpillSource {
 
   Region* region_;
   uint32_t worker_;
+  int wake_fd_ = -1;  // remote workers only
   uint32_t lane_;
   LaneConfig config_;
   const std::atomic<uint32_t>* shutting_down_;

@@ -110,9 +110,7 @@ void LaneWorker::Serve(const CallDescriptor& d, SkeletonBase* impl, RegionHeader
   SlotWorker& mine = slot_workers_[d.slot];
   // The host reused the slot, so it released the previous response.
   FreeHeld(mine);
-  WorkerMethodCells* cells = method_cells_ != nullptr && d.method_index < geometry_.stats_methods
-                                 ? &method_cells_[d.method_index]
-                                 : nullptr;
+  WorkerMethodCells* cells = CellsOf(d);
   // Only calls the host timed (a submit stamp) are timed here too.
   // One plain store, before the method runs: the per-method queued count.
   if (cells != nullptr) AddOwned(cells->started, 1);
@@ -138,9 +136,9 @@ void LaneWorker::Serve(const CallDescriptor& d, SkeletonBase* impl, RegionHeader
   if (done >= start) Record(cells->service, TicksToNanos(done - start, clock_), /*shared=*/false);
 }
 
-absl::Status LaneWorker::Run(const CallDescriptor& d, SkeletonBase* impl, RegionHeader* header,
-                             SlotShared& slot, SlotWorker& mine) {
-  const absl::Span<const MethodInfo> methods = impl->WeftMethods();
+absl::Status LaneWorker::Open(const CallDescriptor& d, absl::Span<const MethodInfo> methods,
+                              Request& out) {
+  SlotShared& slot = slots_[d.slot];
   if (d.method_index >= methods.size()) {
     return absl::InvalidArgumentError(absl::StrCat("weft: unknown method index ", d.method_index));
   }
@@ -151,7 +149,7 @@ absl::Status LaneWorker::Run(const CallDescriptor& d, SkeletonBase* impl, Region
   if (d.deadline_ns != 0 && MonotonicNanos() > d.deadline_ns) {
     return absl::DeadlineExceededError(kExpiredInQueue);
   }
-  const MethodInfo& method = methods[d.method_index];
+  out.method = &methods[d.method_index];
   SegmentTable table;
   const uint64_t request_inline =
       layout_.request_inline + uint64_t{d.slot} * geometry_.request_inline_bytes;
@@ -163,17 +161,71 @@ absl::Status LaneWorker::Run(const CallDescriptor& d, SkeletonBase* impl, Region
   } else {
     CopyTableOut(slot.request, table);
   }
-  std::array<kj::ArrayPtr<const capnp::word>, kMaxSegments> segments;
   absl::Status status = OpenSegments(table, base_, bytes_,
                                      {ByteRange{request_inline, geometry_.request_inline_bytes},
                                       ByteRange{layout_.request_heap, geometry_.heap_bytes}},
-                                     segments);
+                                     out.segments);
   if (!status.ok()) return status;
-  uint64_t words = 0;
-  for (uint32_t i = 0; i < table.count; ++i) words += table.segments[i].words;
+  out.count = table.count;
+  out.words = 0;
+  for (uint32_t i = 0; i < table.count; ++i) out.words += table.segments[i].words;
+  return absl::OkStatus();
+}
+
+bool LaneWorker::Stale(const CallDescriptor& d) const { return SlotDone(slots_[d.slot], d.seq); }
+
+void LaneWorker::Answer(const CallDescriptor& d, absl::Status status,
+                        const capnp::AnyPointer::Reader* results, RegionHeader* header,
+                        uint64_t& calls_served) {
+  SlotShared& slot = slots_[d.slot];
+  SlotWorker& mine = slot_workers_[d.slot];
+  last_slot_ = d.slot;
+  // The host reused the slot, so it released the previous response.
+  FreeHeld(mine);
+  if (status.ok()) {
+    const uint64_t response_inline =
+        layout_.response_inline + uint64_t{d.slot} * geometry_.response_inline_bytes;
+    RegionMessageBuilder response(base_, response_inline,
+                                  geometry_.response_inline_bytes / kWordBytes,
+                                  mine.response_dirty_words, this, max_payload_words_);
+    try {
+      response.getRoot<capnp::AnyPointer>().set(*results);
+    } catch (const kj::Exception& e) {
+      status = response.overflowed()
+                   ? absl::ResourceExhaustedError("weft: the response exceeds max_payload_bytes")
+                   : absl::DataLossError(absl::StrCat("weft: the remote results do not copy: ",
+                                                      e.getDescription().cStr()));
+    }
+    if (status.ok() && response.overflowed()) {
+      status = absl::ResourceExhaustedError("weft: the response exceeds max_payload_bytes");
+    }
+    if (status.ok()) response.WriteTable(slot.response);
+    mine.response_dirty_words = response.inline_used_words();
+    mine.held.assign(response.spills(), response.spills() + response.spill_count());
+    mine.held_seq = d.seq;
+  }
+  WorkerMethodCells* cells = CellsOf(d);
+  WriteSlotStatus(slot, status);
+  // Relaxed: a statistics counter; this worker is its only writer.
+  header->calls_served.store(++calls_served, std::memory_order_relaxed);
+  PublishSlotDone(slot, *header, d.seq, WakeHost::kIfWaiting);
+  if (cells == nullptr) return;
+  // After the completion, as in Serve.
+  AddOwned(cells->served, 1);
+  const uint32_t code = static_cast<uint32_t>(status.code());
+  AddOwned(cells->by_code[code < kStatusCodes ? code : uint32_t{2} /* kUnknown */], 1);
+}
+
+absl::Status LaneWorker::Run(const CallDescriptor& d, SkeletonBase* impl, RegionHeader* header,
+                             SlotShared& slot, SlotWorker& mine) {
+  Request opened;
+  absl::Status status = Open(d, impl->WeftMethods(), opened);
+  if (!status.ok()) return status;
+  const MethodInfo& method = *opened.method;
   capnp::ReaderOptions options;
-  options.traversalLimitInWords = std::max<uint64_t>(8ull << 20, 4 * words);
-  capnp::SegmentArrayMessageReader request(kj::arrayPtr(segments.data(), table.count), options);
+  options.traversalLimitInWords = std::max<uint64_t>(8ull << 20, 4 * opened.words);
+  capnp::SegmentArrayMessageReader request(kj::arrayPtr(opened.segments.data(), opened.count),
+                                           options);
   const uint64_t response_inline =
       layout_.response_inline + uint64_t{d.slot} * geometry_.response_inline_bytes;
   RegionMessageBuilder response(base_, response_inline,

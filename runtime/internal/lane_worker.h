@@ -16,10 +16,14 @@
 #ifndef WEFT_RUNTIME_INTERNAL_LANE_WORKER_H_
 #define WEFT_RUNTIME_INTERNAL_LANE_WORKER_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "capnp/any.h"
 #include "runtime/internal/layout.h"
 #include "runtime/internal/region.h"
 #include "runtime/internal/region_message.h"
@@ -56,6 +60,38 @@ class LaneWorker final : public SpillSource {
   // `calls_served` (this worker is the counter's only writer).
   void Serve(const CallDescriptor& d, SkeletonBase* impl, RegionHeader* header,
              uint64_t& calls_served);
+  // ---- For a worker that answers its calls later and out of order (a
+  // remote worker, remote_link.h), in two steps instead of Serve.
+  // The call's request, opened in place: valid until the call is answered.
+  struct Request {
+    const MethodInfo* method = nullptr;
+    std::array<kj::ArrayPtr<const capnp::word>, kMaxSegments> segments;
+    uint32_t count = 0;
+    uint64_t words = 0;
+  };
+  // Checks `d` as Serve does (method index, abort, deadline, the segment
+  // table against the slot's areas) and opens its request. An error is the
+  // call's status: Answer it.
+  absl::Status Open(const CallDescriptor& d, absl::Span<const MethodInfo> methods, Request& out);
+  // Publishes `d`'s completion: with status OK, `results` (required then)
+  // copied into the slot's response area (ResourceExhausted if they outgrow
+  // max_payload_bytes); counts it in `calls_served`.
+  void Answer(const CallDescriptor& d, absl::Status status,
+              const capnp::AnyPointer::Reader* results, RegionHeader* header,
+              uint64_t& calls_served);
+  // The slot is done already (the host completed the call for a worker that
+  // died holding it): answer nothing. Needs SlotInRange.
+  bool Stale(const CallDescriptor& d) const;
+  // The per-method started count (Serve counts its own calls).
+  void CountStarted(const CallDescriptor& d) {
+    if (WorkerMethodCells* cells = CellsOf(d)) AddOwned(cells->started, 1);
+  }
+  bool SlotInRange(const CallDescriptor& d) const { return d.slot < geometry_.slots_per_lane; }
+  // The host's abort hint for `d`'s slot (relaxed: a hint it polls).
+  bool AbortRequested(const CallDescriptor& d) const {
+    return slots_[d.slot].abort.load(std::memory_order_relaxed) != 0;
+  }
+
   // For a replacement worker: keeps the response heap spans the host still
   // reads (responses of its predecessor not yet released) out of the heap.
   void AdoptPredecessorResponses();
@@ -70,6 +106,12 @@ class LaneWorker final : public SpillSource {
     std::vector<SpillSpan> held;        // response heap spans still read by the host
   };
   void FreeHeld(SlotWorker& slot);
+  // The per-method cells of `d`'s method, null without stats.
+  WorkerMethodCells* CellsOf(const CallDescriptor& d) const {
+    return method_cells_ != nullptr && d.method_index < geometry_.stats_methods
+               ? &method_cells_[d.method_index]
+               : nullptr;
+  }
   absl::Status Run(const CallDescriptor& d, SkeletonBase* impl, RegionHeader* header,
                    SlotShared& slot, SlotWorker& mine);
 

@@ -11,11 +11,25 @@ namespace weft {
 namespace internal {
 
 absl::Status ValidatePoolOptions(const PoolOptions& options, bool has_factory) {
-  if (options.workers <= 0 || options.workers > 1024) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("weft: PoolOptions.workers must be in [1, 1024], got ", options.workers));
+  const size_t remote = options.remote_workers.size();
+  if (options.workers < 0 || options.workers > 1024 || (options.workers == 0 && remote == 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "weft: PoolOptions.workers must be in [1, 1024] (or 0 with remote_workers), got ",
+        options.workers));
   }
-  const bool process = options.runtime == WorkerRuntime::kProcess;
+  if (options.workers + remote > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "weft: at most 1024 workers in a pool, local and remote; got ", options.workers, " + ",
+        remote));
+  }
+  for (size_t i = 0; i < remote; ++i) {
+    if (options.remote_workers[i].address.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "weft: PoolOptions.remote_workers[", i,
+          "].address is empty; give \"unix:/path\" or \"tcp:host:port\""));
+    }
+  }
+  const bool process = options.runtime == WorkerRuntime::kProcess && options.workers > 0;
   if (process && options.worker_command.empty()) {
     return absl::InvalidArgumentError(
         "weft: process workers need PoolOptions.worker_command (the worker binary's argv)");
@@ -42,7 +56,7 @@ absl::Status ValidatePoolOptions(const PoolOptions& options, bool has_factory) {
     return absl::InvalidArgumentError(absl::StrCat(
         "weft: PoolOptions.abort_slots must be at most 2^24, got ", options.abort_slots));
   }
-  if (!process && !has_factory) {
+  if (!process && !has_factory && options.workers > 0) {
     return absl::InvalidArgumentError("weft: thread workers need a skeleton factory");
   }
   if (options.max_payload_bytes < options.initial_payload_bytes ||

@@ -33,7 +33,9 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
   WEFT_RETURN_IF_ERROR(ValidatePoolOptions(options, factory != nullptr));
   WEFT_ASSIGN_OR_RETURN(const Geometry geometry,
                         GeometryFor(options, static_cast<uint32_t>(methods.size())));
-  const bool process = options.runtime == WorkerRuntime::kProcess;
+  const bool process = options.runtime == WorkerRuntime::kProcess && options.workers > 0;
+  const uint32_t local = static_cast<uint32_t>(options.workers);
+  const uint32_t total = local + static_cast<uint32_t>(options.remote_workers.size());
 
   std::shared_ptr<PoolCore> core(new PoolCore(options, methods));
   core->registry_ = LaneRegistry::Create(geometry.lanes);
@@ -41,12 +43,13 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
   std::vector<WorkerLoadSource> loads;
   std::vector<std::future<absl::Status>> started;
   // On any failure below, the destructor's Shutdown stops what started.
-  for (uint32_t w = 0; w < static_cast<uint32_t>(options.workers); ++w) {
+  for (uint32_t w = 0; w < total; ++w) {
     auto worker = std::make_shared<Worker>();
-    WEFT_ASSIGN_OR_RETURN(
-        worker->region,
-        Region::Create(geometry, interface_id, static_cast<uint32_t>(methods.size()),
-                       process && options.shared_memory == SharedMemory::kNamed));
+    WEFT_ASSIGN_OR_RETURN(worker->region,
+                          Region::Create(geometry, interface_id,
+                                         static_cast<uint32_t>(methods.size()),
+                                         process && w < local &&
+                                             options.shared_memory == SharedMemory::kNamed));
     worker->region.header()->track_busy = options.hard_timeout.has_value() ? 1 : 0;
     worker->lanes.resize(geometry.lanes);
     loads.push_back(WorkerLoadSource{worker->region.header(), &worker->status.failed});
@@ -60,7 +63,7 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
   spec.workers = static_cast<uint32_t>(core->workers_.size());
   spec.lanes = geometry.lanes;
   spec.enabled = options.stats;
-  spec.process_workers = process;
+  spec.process_workers = process;  // the local ones
   WEFT_ASSIGN_OR_RETURN(core->stats_, StatsBlock::Create(spec));
   for (uint32_t w = 0; w < core->workers_.size(); ++w) {
     struct stat st;
@@ -73,19 +76,26 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
   core->lane_config_.stats.registry = core->registry_.get();
   core->lane_config_.stats.clock = ProcessTickScale();
   core->lane_config_.stats.time_every = options.stats_time_every;
+  core->remote_lane_config_ = core->lane_config_;
+  // A remote worker's results come from the network: copied out and checked
+  // as an untrusted process worker's are.
+  core->remote_lane_config_.trusted_worker = false;
   if (process) {
     std::vector<Supervisor::Worker> supervised;
-    for (auto& worker : core->workers_) {
-      supervised.push_back(Supervisor::Worker{&worker->region, &worker->status});
+    for (uint32_t w = 0; w < local; ++w) {
+      Worker& worker = *core->workers_[w];
+      supervised.push_back(Supervisor::Worker{&worker.region, &worker.status});
     }
     core->supervisor_ = std::make_unique<Supervisor>(options, std::move(supervised),
                                                      &core->shutting_down_, &core->logger_);
     WEFT_RETURN_IF_ERROR(core->supervisor_->Start());
-    core->AnnounceStart();
-    return core;
+  } else {
+    for (uint32_t w = 0; w < local; ++w) {
+      WEFT_RETURN_IF_ERROR(core->StartThreadWorker(w, factory, started));
+    }
   }
-  for (uint32_t w = 0; w < core->workers_.size(); ++w) {
-    WEFT_RETURN_IF_ERROR(core->StartThreadWorker(w, factory, started));
+  for (uint32_t w = local; w < total; ++w) {
+    WEFT_RETURN_IF_ERROR(core->StartRemoteWorker(w, options.remote_workers[w - local], started));
   }
   absl::Status first_failure;
   for (auto& s : started) {
@@ -135,6 +145,34 @@ absl::Status PoolCore::StartThreadWorker(uint32_t w, SkeletonFactory& factory,
   return absl::OkStatus();
 }
 
+absl::Status PoolCore::StartRemoteWorker(uint32_t w, const RemoteWorker& endpoint,
+                                          std::vector<std::future<absl::Status>>& started) {
+  Worker& worker = *workers_[w];
+  RemoteLink::Config config;
+  config.index = w;
+  config.endpoint = endpoint;
+  config.spin = options_.spin;
+  config.max_payload_words = options_.max_payload_bytes / sizeof(capnp::word);
+  config.methods = methods_;
+  config.startup_timeout = options_.startup_timeout;
+  config.logger = &logger_;
+  config.status = &worker.status;
+  // Left out of balancing until it has connected. Release: pairs with the
+  // balancer's relaxed loads (a hint).
+  worker.status.failed.store(true, std::memory_order_release);
+  WEFT_ASSIGN_OR_RETURN(worker.remote, RemoteLink::Create(&worker.region, std::move(config)));
+  auto start = std::make_shared<std::promise<absl::Status>>();
+  started.push_back(start->get_future());
+  // As a thread worker's: the thread keeps its Worker alive (see Shutdown).
+  worker.thread = std::thread([self = workers_[w], start] {
+    self->remote->Run(*start);
+    // Release: pairs with JoinThreadWorkers' acquire load.
+    self->exited.store(1, std::memory_order_release);
+    FutexWake(&self->exited, 1);
+  });
+  return absl::OkStatus();
+}
+
 PoolCore::~PoolCore() {
   // A failure is logged by Shutdown itself (kPoolStop), once.
   (void)Shutdown(ShutdownMode::kDrain, absl::InfiniteDuration());
@@ -154,8 +192,11 @@ void PoolCore::MakeLanes(uint32_t lane) {
   for (uint32_t w = 0; w < workers_.size(); ++w) {
     Worker& worker = *workers_[w];
     if (worker.lanes[lane] == nullptr) {
-      worker.lanes[lane] = std::make_unique<LaneHost>(&worker.region, w, lane, lane_config_,
-                                                      &shutting_down_, &aborts_);
+      const bool remote = worker.remote != nullptr;
+      worker.lanes[lane] = std::make_unique<LaneHost>(
+          &worker.region, w, lane, remote ? remote_lane_config_ : lane_config_, &shutting_down_,
+          &aborts_);
+      if (remote) worker.lanes[lane]->set_wake_fd(worker.remote->wake_fd());
     }
     std::atomic<uint32_t>& active = worker.region.header()->active_lanes;
     // Release: the lane's memory is initialized (zeroed by the kernel) and
@@ -228,6 +269,7 @@ absl::Status PoolCore::StopEverything(ShutdownMode mode, absl::Duration grace) {
     // Release: a new doorbell value, so a worker about to sleep does not.
     header->doorbell.fetch_add(1, std::memory_order_release);
     FutexWake(&header->doorbell, 1);
+    if (worker->remote != nullptr) SignalEventFd(worker->remote->wake_fd());
   }
   // A moment past the grace for workers to see the stop flag and leave.
   const std::vector<uint32_t> stuck =
@@ -291,7 +333,7 @@ PoolStats PoolCore::Stats() const {
     // latest; a thread worker while the pool runs. Acquire (both): pair with
     // the supervisor's and the worker's release stores of the tokens.
     const uint64_t token = worker->status.token.load(std::memory_order_acquire);
-    w.up = supervisor_ != nullptr
+    w.up = supervisor_ != nullptr && worker->remote == nullptr
                ? w.pid != 0 && token != 0 &&
                      header->boot_token.load(std::memory_order_acquire) == token
                : worker->status.up.load(std::memory_order_relaxed);  // relaxed: display

@@ -44,6 +44,7 @@
 #include "runtime/internal/lifecycle_log.h"
 #include "runtime/internal/mutex.h"
 #include "runtime/internal/region.h"
+#include "runtime/internal/remote_link.h"
 #include "runtime/internal/stats_block.h"
 #include "runtime/internal/stream_lane.h"
 #include "runtime/internal/supervisor.h"
@@ -121,7 +122,8 @@ class PoolCore {
     std::atomic<uint32_t> exited{0};
     WorkerStatus status;
     std::unique_ptr<SkeletonBase> impl;  // thread workers
-    std::thread thread;                  // thread workers
+    std::thread thread;                  // thread workers and remote workers
+    std::unique_ptr<RemoteLink> remote;  // remote workers
     // Created under lanes_mutex_ when a host thread first binds the lane;
     // read without the lock by that lane's thread after its bind (the mutex
     // orders the creation before), and by Stats() under the lock.
@@ -130,6 +132,8 @@ class PoolCore {
 
   PoolCore(const PoolOptions& options, absl::Span<const MethodInfo> methods);
   absl::Status StartThreadWorker(uint32_t w, SkeletonFactory& factory,
+                                 std::vector<std::future<absl::Status>>& started);
+  absl::Status StartRemoteWorker(uint32_t w, const RemoteWorker& endpoint,
                                  std::vector<std::future<absl::Status>>& started);
   void MakeLanes(uint32_t lane);
   // Create succeeded: logs kPoolStart, and Shutdown will log kPoolStop.
@@ -142,6 +146,7 @@ class PoolCore {
   bool started_ = false;
   const absl::Span<const MethodInfo> methods_;
   LaneConfig lane_config_;
+  LaneConfig remote_lane_config_;  // the lanes of remote workers
   // shared_ptr: a thread worker's thread holds its Worker too, so a thread
   // left running past the shutdown grace never outlives its memory.
   std::vector<std::shared_ptr<Worker>> workers_;

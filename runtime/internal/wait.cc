@@ -70,5 +70,12 @@ void FutexWake(std::atomic<uint32_t>* word, int count) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, count, nullptr, nullptr, 0);
 }
 
+void SignalEventFd(int fd) {
+  const uint64_t one = 1;
+  // EAGAIN (the counter is full) leaves it readable; EINTR cannot happen
+  // for a non-blocking write. Nothing else is expected of an eventfd.
+  (void)!write(fd, &one, sizeof(one));
+}
+
 }  // namespace internal
 }  // namespace weft

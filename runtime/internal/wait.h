@@ -59,6 +59,9 @@ WaitAnyResult FutexWaitAny(const FutexWaiter* waiters, size_t count, absl::Time 
 
 // Wakes up to `count` sleepers on `word`.
 void FutexWake(std::atomic<uint32_t>* word, int count);
+// Adds 1 to an eventfd's counter (a non-blocking eventfd: a full counter
+// means it is readable already, which is all a wake needs).
+void SignalEventFd(int fd);
 
 // Monotonic clock in nanoseconds (CLOCK_MONOTONIC), the clock deadlines in
 // shared memory use.

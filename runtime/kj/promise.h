@@ -18,7 +18,7 @@
 // the future would: the result is dropped and an abortable method sees
 // call.aborted().
 //
-// Depend on //runtime:weft_kj (it links kj-async). Under ThreadSanitizer,
+// Depend on //runtime:weft_kj. Under ThreadSanitizer,
 // Debian's uninstrumented libkj-async hides the lock that orders the
 // cross-thread hand-off; suppress "race:kj::_::XThreadPafImpl" and
 // "race:kj::_::XThreadFulfiller" (as tests/pool/kj_promise_test.cc does).
@@ -36,7 +36,8 @@
 namespace weft {
 namespace internal {
 
-// The exception a failed call rejects its promise with.
+// The exception a failed call rejects its promise with (the mapping of
+// runtime/internal/rpc_status.h, defined there).
 kj::Exception StatusToException(const absl::Status& status);
 
 // Fulfils the loop's promise once the observed call resolves (any thread).

@@ -29,6 +29,15 @@ class Gate {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return entered_ >= n; });
   }
+  int entered_count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return entered_;
+  }
+  // Waits until `n` calls in all saw aborted() while they waited.
+  void WaitAborted(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return aborted_ >= n; });
+  }
   int aborted_count() {
     std::lock_guard<std::mutex> lock(mu_);
     return aborted_;
@@ -59,6 +68,7 @@ class Gate {
     while (!open_) {
       if (aborted()) {
         ++aborted_;
+        cv_.notify_all();
         return true;
       }
       // Aborts are flags in shared memory, not signals: look again soon.
