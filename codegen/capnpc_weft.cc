@@ -3,19 +3,22 @@
 //
 //   capnp compile -I/usr/include -I. -oc++:out -obazel-bin/codegen/capnpc-weft:out dir/x.capnp
 //
-// For each requested file `dir/x.capnp` it writes `dir/x.weft.h` under the
-// output directory (the plugin runs with that directory as its working
-// directory, as capnpc-c++ does). For every interface `I` in the file, nested
-// ones included, the header specializes
+// For each requested file `dir/x.capnp` it writes `dir/x.weft.h` and
+// `dir/x.weft-rpc.h` under the output directory (the plugin runs with that
+// directory as its working directory, as capnpc-c++ does). For every
+// interface `I` in the file, nested ones included, the first specializes
 //   weft::InterfaceTraits<I>  constexpr metadata: type id, methods, annotations
 //   weft::Skeleton<I>         one pure virtual per method, and the dispatch
 //   weft::Stub<I>             per method a builder form and, where the params
 //                             are all scalars, enums, Text or Data, a flat form
-// (see runtime/interface.h, runtime/skeleton.h, runtime/stub.h).
+// (see runtime/interface.h, runtime/skeleton.h, runtime/stub.h), and the
+// second, which includes the first,
+//   weft::RpcService<I>       a Cap'n Proto I::Server forwarding each method
+//                             to a pool (see runtime/rpc_server.h)
 //
 // This file only reads the request and writes the files. The work is done in
 // layers, each using only the ones below it:
-//   emit.h             the model -> the header's text
+//   emit.h, emit_rpc.h the model -> the headers' text
 //   interface_model.h  the request -> a plain model of files, interfaces, methods
 //   layout.h           comments and wrapped lists in the generated text
 //   names.h            C++ spelling of identifiers, scopes and file names
@@ -48,6 +51,7 @@
 #include "capnp/schema.capnp.h"
 #include "capnp/serialize.h"
 #include "codegen/emit.h"
+#include "codegen/emit_rpc.h"
 #include "codegen/interface_model.h"
 #include "kj/exception.h"
 
@@ -89,6 +93,7 @@ int Main() {
       }
     }
     outputs.emplace_back(file.header_name, EmitHeader(file));
+    outputs.emplace_back(file.rpc_header_name, EmitRpcHeader(file));
   }
   if (strict && warnings > 0) {
     std::cerr << "capnpc-weft: " << warnings

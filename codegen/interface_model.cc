@@ -59,6 +59,7 @@ class ModelBuilder {
     FileModel model;
     model.source = Str(file.getFilename());
     model.header_name = WeftHeaderName(model.source);
+    model.rpc_header_name = WeftRpcHeaderName(model.source);
     std::vector<capnp::InterfaceSchema> interfaces;
     CollectInterfaces(loader_.get(file.getId()), interfaces);
     for (const capnp::InterfaceSchema& interface : interfaces) {
@@ -153,6 +154,7 @@ class ModelBuilder {
     schema::Node::Reader node = interface.getProto();
     if (!seen.insert(node.getId()).second) return;
     const std::string declaring_name = WithoutGlobalScope(types_.PlainName(node.getId()));
+    const Spelled declaring_type = types_.Named(interface, params);
     for (capnp::InterfaceSchema::Method method : interface.getMethods()) {
       schema::Method::Reader proto = method.getProto();
       const std::string schema_name = Str(proto.getName());
@@ -206,6 +208,8 @@ class ModelBuilder {
       m.index = static_cast<uint32_t>(out.methods.size());
       m.declaring_name = declaring_name;
       m.declaring_id = node.getId();
+      m.server_context_type = CppTypes::AsType(
+          {declaring_type.name + "::Server::" + m.type_stem + "Context", declaring_type.dependent});
       m.ordinal = method.getOrdinal();
       m.abortable = FindAnnotation(proto.getAnnotations(), kAbortableId).has_value();
       m.default_on_timeout =

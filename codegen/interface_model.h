@@ -73,6 +73,10 @@ struct MethodModel {
   bool streaming = false;
   std::string declaring_name;  // "quickstart::Math"
   uint64_t declaring_id = 0;
+  // The context typedef capnpc-c++ declares for the method in the declaring
+  // interface's Server, the declaring interface as the `extends` brand binds
+  // it (as a type): "::torture::Box<::capnp::Text>::Server::GetContext".
+  std::string server_context_type;
   uint16_t ordinal = 0;
   bool abortable = false;           // $Weft.abortable
   uint32_t timeout_ms = 0;          // $Weft.timeoutMs, 0 when absent
@@ -106,10 +110,11 @@ struct InterfaceModel {
   std::vector<Skipped> skipped;
 };
 
-// One requested schema file and the header capnpc-weft writes for it.
+// One requested schema file and the headers capnpc-weft writes for it.
 struct FileModel {
-  std::string source;       // "dir/x.capnp"
-  std::string header_name;  // "dir/x.weft.h"
+  std::string source;           // "dir/x.capnp"
+  std::string header_name;      // "dir/x.weft.h"
+  std::string rpc_header_name;  // "dir/x.weft-rpc.h"
   // In declaration order, depth first through nested declarations.
   std::vector<InterfaceModel> interfaces;
   // Interfaces marked $Weft.skip.

@@ -55,12 +55,23 @@ std::string WithoutGlobalScope(std::string_view qualified) {
   return std::string(qualified);
 }
 
-std::string WeftHeaderName(std::string_view source) {
-  constexpr std::string_view kSuffix = ".capnp";
-  if (source.size() > kSuffix.size() && source.substr(source.size() - kSuffix.size()) == kSuffix) {
-    source.remove_suffix(kSuffix.size());
+namespace {
+
+// `source` without its ".capnp" suffix (if any), then `suffix`.
+std::string GeneratedName(std::string_view source, std::string_view suffix) {
+  constexpr std::string_view kCapnp = ".capnp";
+  if (source.size() > kCapnp.size() && source.substr(source.size() - kCapnp.size()) == kCapnp) {
+    source.remove_suffix(kCapnp.size());
   }
-  return std::string(source) + ".weft.h";
+  return std::string(source) + std::string(suffix);
+}
+
+}  // namespace
+
+std::string WeftHeaderName(std::string_view source) { return GeneratedName(source, ".weft.h"); }
+
+std::string WeftRpcHeaderName(std::string_view source) {
+  return GeneratedName(source, ".weft-rpc.h");
 }
 
 }  // namespace codegen

@@ -9,6 +9,7 @@
 //   NamespacePrefix("::quickstart")   == "::quickstart"
 //   WithoutGlobalScope("::a::Math")   == "a::Math"
 //   WeftHeaderName("dir/x.capnp")     == "dir/x.weft.h"
+//   WeftRpcHeaderName("dir/x.capnp")  == "dir/x.weft-rpc.h"
 #ifndef WEFT_CODEGEN_NAMES_H_
 #define WEFT_CODEGEN_NAMES_H_
 
@@ -48,6 +49,10 @@ std::string WithoutGlobalScope(std::string_view qualified);
 // suffix replaced by ".weft.h" ("dir/x.capnp" -> "dir/x.weft.h"), or
 // ".weft.h" appended when there is no such suffix.
 std::string WeftHeaderName(std::string_view source);
+
+// The RPC header capnpc-weft writes for `source` (weft::RpcService per
+// interface), named the same way: "dir/x.capnp" -> "dir/x.weft-rpc.h".
+std::string WeftRpcHeaderName(std::string_view source);
 
 }  // namespace codegen
 }  // namespace weft

@@ -6,9 +6,11 @@
     cc_binary(name = "math_worker", srcs = ["math_worker.cc"], deps = [":math"])
 
 For each `dir/x.capnp` in `srcs` the library `name` provides `dir/x.capnp.h`
-(capnpc-c++) and `dir/x.weft.h` (capnpc-weft: weft::InterfaceTraits,
+(capnpc-c++), `dir/x.weft.h` (capnpc-weft: weft::InterfaceTraits,
 weft::Skeleton and weft::Stub for every interface), included as
-`#include "dir/x.weft.h"`. Schemas import each other by workspace-absolute
+`#include "dir/x.weft.h"`, and `dir/x.weft-rpc.h` (capnpc-weft:
+weft::RpcService for every interface, what weft::RpcServer serves a pool as;
+it includes `dir/x.weft.h`). Schemas import each other by workspace-absolute
 path (`import "/dir/y.capnp"`, put the library of `y.capnp` in `deps`) or
 relative path, and can always import `/schema/weft.capnp` and
 `/capnp/c++.capnp`.
@@ -48,6 +50,7 @@ def _capnp_cc_library(name, srcs, deps, weft, visibility, strict = False, **kwar
         sources.append(src + ".c++")
         if weft:
             headers.append(src[:-len(".capnp")] + ".weft.h")
+            headers.append(src[:-len(".capnp")] + ".weft-rpc.h")
 
     # capnp names outputs by the schema's path from the workspace root, so
     # writing them under $(GENDIR) puts them where Bazel expects this
@@ -95,11 +98,13 @@ def _capnp_cc_library(name, srcs, deps, weft, visibility, strict = False, **kwar
     )
 
 def weft_capnp_library(name, srcs, deps = [], visibility = None, strict = False, **kwargs):
-    """C++ for Cap'n Proto schemas: capnpc-c++ types and weft stubs/skeletons.
+    """C++ for Cap'n Proto schemas: capnpc-c++ types, weft stubs, skeletons, RpcServices.
 
     Args:
-      name: the cc_library; also defines `<name>_capnp_files` (the schemas,
-        for dependents' imports) and `<name>_capnp_gen` (the genrule).
+      name: the cc_library (`x.capnp.h`, `x.weft.h` and `x.weft-rpc.h` per
+        schema; it depends on //runtime:weft, which links capnp-rpc); also
+        defines `<name>_capnp_files` (the schemas, for dependents' imports)
+        and `<name>_capnp_gen` (the genrule).
       srcs: the .capnp files, in this package.
       deps: weft_capnp_library (or capnp_cc_library) targets whose schemas
         the srcs import. //schema:weft_capnp is always a dependency.
@@ -112,7 +117,7 @@ def weft_capnp_library(name, srcs, deps = [], visibility = None, strict = False,
     _capnp_cc_library(name, srcs, deps, True, visibility, strict, **kwargs)
 
 def capnp_cc_library(name, srcs, deps = [], visibility = None, **kwargs):
-    """Like weft_capnp_library but capnpc-c++ only: no .weft.h, no runtime dep.
+    """Like weft_capnp_library but capnpc-c++ only: no .weft.h/.weft-rpc.h, no runtime dep.
 
     For weft's own schemas (the runtime depends on them, so they cannot
     depend on the runtime).

@@ -18,6 +18,6 @@ done
 if ((status != 0)); then
   echo >&2
   echo "If the change is intended, update the goldens and review the diff:" >&2
-  echo "  tests/codegen/update_goldens.sh && git diff tests/codegen/golden" >&2
+  echo "  tests/codegen/update_goldens.sh && git diff tests/*/golden" >&2
 fi
 exit "$status"

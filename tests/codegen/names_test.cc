@@ -82,5 +82,12 @@ TEST(WeftHeaderNameTest, AppendsWithoutACapnpSuffix) {
   EXPECT_EQ(WeftHeaderName(".capnp"), ".capnp.weft.h");
 }
 
+TEST(WeftRpcHeaderNameTest, FollowsTheWeftHeader) {
+  EXPECT_EQ(WeftRpcHeaderName("examples/quickstart/math.capnp"),
+            "examples/quickstart/math.weft-rpc.h");
+  EXPECT_EQ(WeftRpcHeaderName("dir/schema"), "dir/schema.weft-rpc.h");
+  EXPECT_EQ(WeftRpcHeaderName(".capnp"), ".capnp.weft-rpc.h");
+}
+
 }  // namespace
 }  // namespace weft::codegen

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # capnpc-weft on the torture schema, run by hand: it accepts the file, prints
 # exactly one warning line per skipped construct (file, interface, method,
-# reason, how to silence it) and none for $Weft.skip; with WEFT_STRICT=1 the
-# warnings are errors, the exit status is 1 and nothing is written.
+# reason, how to silence it) and none for $Weft.skip, and both headers list
+# the skipped methods; with WEFT_STRICT=1 the warnings are errors, the exit
+# status is 1 and nothing is written.
 # Arguments: the plugin, then the schema (runfiles paths).
 set -euo pipefail
 
@@ -41,11 +42,13 @@ if grep -q "private\|Skipped" "$out/stderr"; then
   echo "FAIL: a \$Weft.skip construct was warned about" >&2
   exit 1
 fi
-header=$(find "$out/lenient" -name torture.weft.h)
-if [[ -z "$header" ]] || ! grep -qF "torture::Torture.private: marked \$Weft.skip" "$header"; then
-  echo "FAIL: the header does not list the skipped methods" >&2
-  exit 1
-fi
+for name in torture.weft.h torture.weft-rpc.h; do
+  header=$(find "$out/lenient" -name "$name")
+  if [[ -z "$header" ]] || ! grep -qF "torture::Torture.private: marked \$Weft.skip" "$header"; then
+    echo "FAIL: $name does not list the skipped methods" >&2
+    exit 1
+  fi
+done
 
 if WEFT_STRICT=1 capnp compile -I/usr/include -I. -o"$plugin:$out/strict" "$schema" \
   2>"$out/strict.stderr"; then
@@ -58,7 +61,7 @@ if ! grep -qF "capnpc-weft: error: $schema: interface torture::Torture: method \
   echo "FAIL: strict mode did not report the skips as errors" >&2
   exit 1
 fi
-if [[ -n "$(find "$out/strict" -name '*.weft.h')" ]]; then
+if [[ -n "$(find "$out/strict" -name '*.weft.h' -o -name '*.weft-rpc.h')" ]]; then
   echo "FAIL: strict mode wrote output despite the errors" >&2
   exit 1
 fi
