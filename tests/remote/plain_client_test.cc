@@ -24,6 +24,8 @@ class PlainClientTest : public ::testing::Test {
       : served_(ServedTestService::Start(2)),
         client_(served_->address()),
         service_(client_.getMain<TestService>()) {}
+  // KJ's destructors may throw (noexcept(false)); gtest's may not.
+  ~PlainClientTest() noexcept override {}
 
   // The outcome of fail(code, message) as the client sees it.
   kj::Exception Fail(uint32_t code, const char* message) {
