@@ -55,8 +55,9 @@ class RpcServerImpl {
     if (thread_.joinable()) thread_.join();
   }
 
-  absl::Status Start(std::function<capnp::Capability::Client()> bootstrap, const RpcServerOptions& options,
-                     uint64_t max_message_bytes, std::string* address) {
+  absl::Status Start(std::function<capnp::Capability::Client()> bootstrap,
+                     const RpcServerOptions& options, uint64_t max_message_bytes,
+                     std::string* address) {
     std::promise<absl::Status> listening;
     std::future<absl::Status> listened = listening.get_future();
     thread_ = std::thread([this, bootstrap = std::move(bootstrap), options, max_message_bytes,
@@ -130,24 +131,24 @@ class RpcServerImpl {
 
   kj::Promise<void> AcceptLoop(Listener& listener, capnp::Capability::Client main,
                                capnp::ReaderOptions reader, kj::TaskSet& connections) {
-    return listener.Accept().then([this, &listener, main, reader,
-                                   &connections](kj::Own<kj::AsyncIoStream> raw) mutable {
-      // Relaxed: a counter for display and tests.
-      connections_.fetch_add(1, std::memory_order_relaxed);
-      connections.add(listener.Secure(kj::mv(raw))
-                          .then([main, reader](kj::Own<kj::AsyncIoStream> stream) mutable {
-                            return Serve(kj::mv(stream), kj::mv(main), reader);
-                          }));
-      return AcceptLoop(listener, kj::mv(main), reader, connections);
-    });
+    return listener.Accept().then(
+        [this, &listener, main, reader, &connections](kj::Own<kj::AsyncIoStream> raw) mutable {
+          // Relaxed: a counter for display and tests.
+          connections_.fetch_add(1, std::memory_order_relaxed);
+          connections.add(listener.Secure(kj::mv(raw))
+                              .then([main, reader](kj::Own<kj::AsyncIoStream> stream) mutable {
+                                return Serve(kj::mv(stream), kj::mv(main), reader);
+                              }));
+          return AcceptLoop(listener, kj::mv(main), reader, connections);
+        });
   }
 
-  static kj::Promise<void> Serve(kj::Own<kj::AsyncIoStream> stream,
-                                 capnp::Capability::Client main, capnp::ReaderOptions reader) {
+  static kj::Promise<void> Serve(kj::Own<kj::AsyncIoStream> stream, capnp::Capability::Client main,
+                                 capnp::ReaderOptions reader) {
     auto conn = kj::heap<Connection>();
     conn->stream = kj::mv(stream);
-    conn->network = kj::heap<capnp::TwoPartyVatNetwork>(
-        *conn->stream, capnp::rpc::twoparty::Side::SERVER, reader);
+    conn->network = kj::heap<capnp::TwoPartyVatNetwork>(*conn->stream,
+                                                        capnp::rpc::twoparty::Side::SERVER, reader);
     conn->rpc = kj::heap(capnp::makeRpcServer(*conn->network, kj::mv(main)));
     kj::Promise<void> done = conn->network->onDisconnect();
     return done.attach(kj::mv(conn));

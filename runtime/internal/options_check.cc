@@ -18,15 +18,15 @@ absl::Status ValidatePoolOptions(const PoolOptions& options, bool has_factory) {
         options.workers));
   }
   if (options.workers + remote > 1024) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "weft: at most 1024 workers in a pool, local and remote; got ", options.workers, " + ",
-        remote));
+    return absl::InvalidArgumentError(
+        absl::StrCat("weft: at most 1024 workers in a pool, local and remote; got ",
+                     options.workers, " + ", remote));
   }
   for (size_t i = 0; i < remote; ++i) {
     if (options.remote_workers[i].address.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "weft: PoolOptions.remote_workers[", i,
-          "].address is empty; give \"unix:/path\" or \"tcp:host:port\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("weft: PoolOptions.remote_workers[", i,
+                       "].address is empty; give \"unix:/path\" or \"tcp:host:port\""));
     }
   }
   const bool process = options.runtime == WorkerRuntime::kProcess && options.workers > 0;

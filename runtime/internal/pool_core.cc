@@ -45,11 +45,10 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
   // On any failure below, the destructor's Shutdown stops what started.
   for (uint32_t w = 0; w < total; ++w) {
     auto worker = std::make_shared<Worker>();
-    WEFT_ASSIGN_OR_RETURN(worker->region,
-                          Region::Create(geometry, interface_id,
-                                         static_cast<uint32_t>(methods.size()),
-                                         process && w < local &&
-                                             options.shared_memory == SharedMemory::kNamed));
+    WEFT_ASSIGN_OR_RETURN(
+        worker->region,
+        Region::Create(geometry, interface_id, static_cast<uint32_t>(methods.size()),
+                       process && w < local && options.shared_memory == SharedMemory::kNamed));
     worker->region.header()->track_busy = options.hard_timeout.has_value() ? 1 : 0;
     worker->lanes.resize(geometry.lanes);
     loads.push_back(WorkerLoadSource{worker->region.header(), &worker->status.failed});
@@ -146,7 +145,7 @@ absl::Status PoolCore::StartThreadWorker(uint32_t w, SkeletonFactory& factory,
 }
 
 absl::Status PoolCore::StartRemoteWorker(uint32_t w, const RemoteWorker& endpoint,
-                                          std::vector<std::future<absl::Status>>& started) {
+                                         std::vector<std::future<absl::Status>>& started) {
   Worker& worker = *workers_[w];
   RemoteLink::Config config;
   config.index = w;
@@ -193,9 +192,9 @@ void PoolCore::MakeLanes(uint32_t lane) {
     Worker& worker = *workers_[w];
     if (worker.lanes[lane] == nullptr) {
       const bool remote = worker.remote != nullptr;
-      worker.lanes[lane] = std::make_unique<LaneHost>(
-          &worker.region, w, lane, remote ? remote_lane_config_ : lane_config_, &shutting_down_,
-          &aborts_);
+      worker.lanes[lane] = std::make_unique<LaneHost>(&worker.region, w, lane,
+                                                      remote ? remote_lane_config_ : lane_config_,
+                                                      &shutting_down_, &aborts_);
       if (remote) worker.lanes[lane]->set_wake_fd(worker.remote->wake_fd());
     }
     std::atomic<uint32_t>& active = worker.region.header()->active_lanes;

@@ -113,9 +113,9 @@ class RemoteLink::Loop {
     absl::Status first = Prepare();
     if (first.ok()) first = Connect(link_.config_.startup_timeout);
     if (!first.ok()) {
-      started.set_value(absl::Status(
-          first.code(), absl::StrCat("weft: worker ", link_.config_.index, " failed to start: ",
-                                     first.message())));
+      started.set_value(
+          absl::Status(first.code(), absl::StrCat("weft: worker ", link_.config_.index,
+                                                  " failed to start: ", first.message())));
       return;
     }
     // Release: the balancer may pick it (pairs with its relaxed loads; the
@@ -257,8 +257,8 @@ class RemoteLink::Loop {
       capnp::ReaderOptions options;
       options.traversalLimitInWords = std::max<uint64_t>(8ull << 20, 4 * opened.words);
       try {
-        capnp::SegmentArrayMessageReader params(
-            kj::arrayPtr(opened.segments.data(), opened.count), options);
+        capnp::SegmentArrayMessageReader params(kj::arrayPtr(opened.segments.data(), opened.count),
+                                                options);
         auto request = conn_->cap.typelessRequest(method.interface_id, method.ordinal,
                                                   capnp::MessageSize{opened.words + 4, 0});
         request.set(params.getRoot<capnp::AnyPointer>());
@@ -298,8 +298,9 @@ class RemoteLink::Loop {
     if (d.deadline_ns != 0) {
       const int64_t left = d.deadline_ns - MonotonicNanos();
       answered = answered.exclusiveJoin(
-          io_.provider->getTimer().afterDelay(std::max<int64_t>(left, 0) * kj::NANOSECONDS).then(
-              [this, key, seq] {
+          io_.provider->getTimer()
+              .afterDelay(std::max<int64_t>(left, 0) * kj::NANOSECONDS)
+              .then([this, key, seq] {
                 Finish(key, seq, absl::DeadlineExceededError(kExpiredWhileRunning), nullptr);
               }));
     }
@@ -347,8 +348,9 @@ class RemoteLink::Loop {
     link_.config_.status->failed.store(true, std::memory_order_release);
     CancelAll(absl::UnavailableError(absl::StrCat(Name(), " lost its connection")));
     Log(LogLevel::kWarning,
-        absl::StrCat(Name(), " lost its connection; its calls in flight failed Unavailable, "
-                             "reconnecting with backoff"));
+        absl::StrCat(Name(),
+                     " lost its connection; its calls in flight failed Unavailable, "
+                     "reconnecting with backoff"));
     conn_ = nullptr;
   }
 
@@ -376,7 +378,8 @@ class RemoteLink::Loop {
       if (wake_at != absl::InfiniteFuture()) {
         wake = wake.exclusiveJoin(io_.provider->getTimer().afterDelay(ToKj(wake_at - absl::Now())));
       }
-      if (conn_.get() != nullptr && !lost_) wake = wake.exclusiveJoin(conn_->disconnected.addBranch());
+      if (conn_.get() != nullptr && !lost_)
+        wake = wake.exclusiveJoin(conn_->disconnected.addBranch());
       // Answers arriving meanwhile are published as they come (Finish).
       wake.then([] {}, [](kj::Exception&&) {}).wait(io_.waitScope);
     }

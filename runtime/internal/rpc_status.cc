@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 
 namespace weft {
 namespace internal {

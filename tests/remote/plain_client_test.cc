@@ -32,9 +32,11 @@ class PlainClientTest : public ::testing::Test {
     auto request = service_.failRequest();
     request.setCode(code);
     request.setMessage(message);
-    kj::Maybe<kj::Exception> thrown = kj::runCatchingExceptions(
-        [&] { request.send().wait(client_.getWaitScope()); });
-    KJ_IF_MAYBE(e, thrown) { return *e; }
+    kj::Maybe<kj::Exception> thrown =
+        kj::runCatchingExceptions([&] { request.send().wait(client_.getWaitScope()); });
+    KJ_IF_MAYBE (e, thrown) {
+      return *e;
+    }
     ADD_FAILURE() << "fail(" << code << ") succeeded";
     return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__, kj::str("none"));
   }
@@ -55,9 +57,9 @@ TEST_F(PlainClientTest, CallsReturnTheSkeletonsValues) {
   echo.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
   auto echoed = echo.send().wait(client_.getWaitScope());
   ASSERT_EQ(echoed.getData().size(), bytes.size());
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(echoed.getData().begin()),
-                        echoed.getData().size()),
-            bytes);
+  EXPECT_EQ(
+      std::string(reinterpret_cast<const char*>(echoed.getData().begin()), echoed.getData().size()),
+      bytes);
 
   auto texts = service_.manyTextsRequest();
   texts.setCount(3);
@@ -91,10 +93,9 @@ TEST_F(PlainClientTest, StatusesBecomeExceptionsWithAStableMapping) {
   thrown.setMessage("boom");
   kj::Maybe<kj::Exception> e =
       kj::runCatchingExceptions([&] { thrown.send().wait(client_.getWaitScope()); });
-  KJ_IF_MAYBE(exception, e) {
+  KJ_IF_MAYBE (exception, e) {
     EXPECT_EQ(exception->getType(), kj::Exception::Type::FAILED);
-    EXPECT_NE(std::string(exception->getDescription().cStr()).find("INTERNAL: "),
-              std::string::npos)
+    EXPECT_NE(std::string(exception->getDescription().cStr()).find("INTERNAL: "), std::string::npos)
         << exception->getDescription().cStr();
   } else {
     ADD_FAILURE() << "throwError succeeded";
@@ -113,7 +114,8 @@ TEST_F(PlainClientTest, AThousandPipelinedCallsAllResolve) {
     request.setValue(i);
     results.add(request.send().then([](auto response) { return response.getResult(); }));
   }
-  kj::Array<int64_t> squares = kj::joinPromises(results.releaseAsArray()).wait(client_.getWaitScope());
+  kj::Array<int64_t> squares =
+      kj::joinPromises(results.releaseAsArray()).wait(client_.getWaitScope());
   ASSERT_EQ(squares.size(), static_cast<size_t>(kCalls));
   for (int i = 0; i < kCalls; ++i) EXPECT_EQ(squares[i], int64_t{i} * i) << i;
 }

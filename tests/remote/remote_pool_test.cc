@@ -151,8 +151,8 @@ TEST_F(RemotePoolTest, CallsSpreadOverLocalAndRemoteAndSurviveTheServersDeath) {
   constexpr int kHeld = 8;
   std::vector<weft::Future<TestService::GatedResults>> held;
   for (int i = 0; i < kHeld; ++i) held.push_back(stub.gated());
-  ASSERT_TRUE(PollUntil([&] { return gate.entered_count() == 1 && server->entered() == 2; },
-                        kHangBound));
+  ASSERT_TRUE(
+      PollUntil([&] { return gate.entered_count() == 1 && server->entered() == 2; }, kHangBound));
   const int remote = static_cast<int>(pool->Stats().workers[1].in_flight);
   ASSERT_GE(remote, 2);
   ASSERT_LT(remote, kHeld);

@@ -22,9 +22,8 @@ class Served final : public ServedTestService {
     weft::PoolOptions options;
     options.workers = workers;
     uint32_t next = 0;
-    auto pool = weft::Pool<TestService>::Create(options, [this, &next] {
-      return std::make_unique<TestServiceImpl>(next++, &gate_);
-    });
+    auto pool = weft::Pool<TestService>::Create(
+        options, [this, &next] { return std::make_unique<TestServiceImpl>(next++, &gate_); });
     if (!pool.ok()) Fail(pool.status().ToString());
     pool_ = std::make_unique<weft::Pool<TestService>>(*std::move(pool));
     weft::RpcServerOptions serve;

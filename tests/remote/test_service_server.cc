@@ -6,8 +6,8 @@
 // Serves two thread workers whose whoAmI() answers the index given. Prints
 // "listening <address>" once it serves, then "entered <n>" each time the
 // n-th gated() call reaches its gate (which never opens: the test kills the
-// process), and "aborted <n>" each time the n-th saw call.aborted(). Exits when its stdin reaches end of file, so a test that dies
-// leaves no server behind.
+// process), and "aborted <n>" each time the n-th saw call.aborted(). Exits when its stdin reaches
+// end of file, so a test that dies leaves no server behind.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -26,9 +26,8 @@ int main(int argc, char** argv) {
   weft_test::Gate gate;
   weft::PoolOptions options;
   options.workers = 2;
-  auto pool = weft::Pool<weft_test::TestService>::Create(options, [&] {
-    return std::make_unique<weft_test::TestServiceImpl>(index, &gate);
-  });
+  auto pool = weft::Pool<weft_test::TestService>::Create(
+      options, [&] { return std::make_unique<weft_test::TestServiceImpl>(index, &gate); });
   if (!pool.ok()) {
     std::fprintf(stderr, "%s\n", pool.status().ToString().c_str());
     return 1;

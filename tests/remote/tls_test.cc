@@ -92,7 +92,7 @@ TEST_F(TlsTest, APlaintextClientAgainstTheTlsListenerFailsCleanly) {
     request.setValue(3);
     kj::Maybe<kj::Exception> failed =
         kj::runCatchingExceptions([&] { request.send().wait(plain.getWaitScope()); });
-    KJ_IF_MAYBE(e, failed) {
+    KJ_IF_MAYBE (e, failed) {
       EXPECT_EQ(e->getType(), kj::Exception::Type::DISCONNECTED) << e->getDescription().cStr();
     } else {
       ADD_FAILURE() << "a plaintext call through a TLS listener succeeded";
