@@ -370,6 +370,11 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Listen(kj::AsyncIoContext& i
     }
     if (fd.get() < 0) return first_error;
   } else {
+    // An Endpoint made by hand, not by ParseEndpoint: sun_path must hold it.
+    if (at.path.empty() || at.path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("weft: ", where, ": not a Unix socket path; make it with ParseEndpoint"));
+    }
     WEFT_RETURN_IF_ERROR(ClearStaleUnixSocket(at.path, where));
     fd = kj::AutoCloseFd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) return SocketError(errno, "socket() for", where, at.kind);

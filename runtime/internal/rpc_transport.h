@@ -10,7 +10,7 @@
 //   kj::Own<kj::AsyncIoStream> stream = listener->Secure(kj::mv(raw)).wait(io.waitScope);
 //
 //   WEFT_ASSIGN_OR_RETURN(auto connector, Connector::Make(at, tls));
-//   kj::Own<kj::AsyncIoStream> stream = connector->Connect(io).wait(ws);
+//   kj::Own<kj::AsyncIoStream> stream = connector->Connect(io).wait(io.waitScope);
 //
 // Errors: every failure is an absl::Status (from ParseEndpoint, Listen, Make)
 // or a rejected promise (Accept, Secure, Connect; the kj::Exception keeps
