@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "capnp/rpc-twoparty.h"
 #include "kj/async-io.h"
+#include "kj/timer.h"
 #include "runtime/internal/lifecycle_log.h"
 #include "runtime/internal/rpc_status.h"
 #include "runtime/internal/rpc_transport.h"
@@ -16,6 +17,11 @@
 
 namespace weft {
 namespace internal {
+namespace {
+
+constexpr kj::Duration kHandshakeTimeout = 10 * kj::SECONDS;
+
+}  // namespace
 
 kj::Promise<void> RpcTarget::Call(const MethodInfo& method, capnp::AnyStruct::Reader params,
                                   std::function<void(capnp::AnyPointer::Reader)> fill) {
@@ -122,25 +128,26 @@ class RpcServerImpl {
     ErrorHandler errors;
     kj::TaskSet connections(errors);
     Listener& l = **listener;
-    kj::Promise<void> accepting = AcceptLoop(l, main, reader, connections);
+    kj::Promise<void> accepting = AcceptLoop(l, io.provider->getTimer(), main, reader, connections);
     listening.set_value(absl::OkStatus());
     stop.promise.exclusiveJoin(kj::mv(accepting)).wait(io.waitScope);
     // `connections` goes first (declared last): every connection and its
     // calls are dropped, then the listener.
   }
 
-  kj::Promise<void> AcceptLoop(Listener& listener, capnp::Capability::Client main,
+  kj::Promise<void> AcceptLoop(Listener& listener, kj::Timer& timer, capnp::Capability::Client main,
                                capnp::ReaderOptions reader, kj::TaskSet& connections) {
-    return listener.Accept().then(
-        [this, &listener, main, reader, &connections](kj::Own<kj::AsyncIoStream> raw) mutable {
-          // Relaxed: a counter for display and tests.
-          connections_.fetch_add(1, std::memory_order_relaxed);
-          connections.add(listener.Secure(kj::mv(raw))
-                              .then([main, reader](kj::Own<kj::AsyncIoStream> stream) mutable {
-                                return Serve(kj::mv(stream), kj::mv(main), reader);
-                              }));
-          return AcceptLoop(listener, kj::mv(main), reader, connections);
-        });
+    return listener.Accept().then([this, &listener, &timer, main, reader,
+                                   &connections](kj::Own<kj::AsyncIoStream> raw) mutable {
+      // Relaxed: a counter for display and tests.
+      connections_.fetch_add(1, std::memory_order_relaxed);
+      // A client that never finishes its TLS handshake is dropped, not kept.
+      connections.add(timer.timeoutAfter(kHandshakeTimeout, listener.Secure(kj::mv(raw)))
+                          .then([main, reader](kj::Own<kj::AsyncIoStream> stream) mutable {
+                            return Serve(kj::mv(stream), kj::mv(main), reader);
+                          }));
+      return AcceptLoop(listener, timer, kj::mv(main), reader, connections);
+    });
   }
 
   static kj::Promise<void> Serve(kj::Own<kj::AsyncIoStream> stream, capnp::Capability::Client main,
