@@ -19,8 +19,18 @@
 // gets the same code back. Cancellation: a client that drops its promise
 // abandons the pool call, and an abortable method sees call.aborted().
 //
+// A streamed method (`-> stream`) follows Cap'n Proto's rule for streams:
+// once one of a client's streamed calls fails, the capability is broken for
+// that client (the error comes back on that call or the next).
+//
 // The server runs one KJ event loop on a thread of its own; the pool sees
-// it as one more host thread. Destroying the server stops accepting, drops
+// it as one more host thread, with one lane per worker. When that lane has
+// no free slot (more than slots_per_lane calls in flight from all clients)
+// and the pool's queue_full is kWait, the thread waits for one, and every
+// connection waits with it; kFail answers OVERLOADED instead. Calls get the
+// method's own deadline and abortability ($Weft.timeoutMs, $Weft.abortable,
+// the pool's default_timeout); a client's cancellation reaches aborted()
+// only in an abortable method, as a dropped future does. Destroying the server stops accepting, drops
 // every connection (their calls are abandoned), and joins the thread; the
 // pool stays as it was.
 //

@@ -70,7 +70,8 @@ struct WorkerStats {
                           // death, counted by the workers themselves before they
                           // serve; failed starts show in `failed` and `last_exit`
   bool up = false;        // serving (threads: always, until shutdown)
-  bool failed = false;    // given up after max_restarts failed starts
+  bool failed = false;    // given up after max_restarts failed starts; a remote
+                          // worker: not connected (reconnecting)
   std::string last_exit;  // how the last process ended, e.g. "killed by signal 9"
 };
 

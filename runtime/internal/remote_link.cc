@@ -140,6 +140,8 @@ class RemoteLink::Loop {
         Log(LogLevel::kInfo, absl::StrCat(Name(), " connected again"));
         // Release: as above.
         link_.config_.status->failed.store(false, std::memory_order_release);
+        // Relaxed: display only.
+        link_.config_.status->up.store(true, std::memory_order_relaxed);
       } else {
         ++failures;
         Log(LogLevel::kDebug, std::string(again.message()));
@@ -181,11 +183,14 @@ class RemoteLink::Loop {
     event.message = std::move(message);
     link_.config_.logger->Log(event);
   }
+  // The host stopped the worker and its rings are drained. Calls still in
+  // flight then have no one waiting (a drain waited for every call first;
+  // what is left was resolved by the host already): Serve cancels them.
   bool Stopped() {
     // Acquire: pairs with the host's release store of stop: every call sent
     // before it is in the rings.
     if (header_->stop.load(std::memory_order_acquire) == 0) return false;
-    return !PollRings() && in_flight_count_ == 0;
+    return !PollRings();
   }
   uint32_t ActiveLanes() const {
     // Acquire: pairs with the host's release store of active_lanes.
@@ -280,7 +285,6 @@ class RemoteLink::Loop {
     call.d = d;
     auto cancel = kj::newPromiseAndFulfiller<absl::Status>();
     call.cancel = kj::mv(cancel.fulfiller);
-    ++in_flight_count_;
     if (call.abortable) ++abortable_count_;
     const uint32_t seq = d.seq;
     kj::Promise<void> answered =
@@ -320,7 +324,6 @@ class RemoteLink::Loop {
     InFlight& call = in_flight_[key];
     if (!call.active || call.d.seq != seq) return;
     call.active = false;
-    --in_flight_count_;
     if (call.abortable) --abortable_count_;
     lane(call.lane).Answer(call.d, std::move(status), results, header_, calls_served_);
   }
@@ -346,6 +349,8 @@ class RemoteLink::Loop {
     // rejection); the worker leaves balancing until it connects again.
     // Release: pairs with the balancer's relaxed loads (a hint).
     link_.config_.status->failed.store(true, std::memory_order_release);
+    // Relaxed: display only.
+    link_.config_.status->up.store(false, std::memory_order_relaxed);
     CancelAll(absl::UnavailableError(absl::StrCat(Name(), " lost its connection")));
     Log(LogLevel::kWarning,
         absl::StrCat(Name(),
@@ -398,7 +403,6 @@ class RemoteLink::Loop {
   bool lost_ = false;
   std::vector<std::unique_ptr<LaneWorker>> lanes_;
   std::vector<InFlight> in_flight_;  // by lane * slots_per_lane + slot
-  uint32_t in_flight_count_ = 0;
   uint32_t abortable_count_ = 0;
   uint64_t calls_started_ = 0;  // mirrors of the header's counters
   uint64_t calls_served_ = 0;

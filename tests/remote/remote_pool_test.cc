@@ -32,7 +32,7 @@ using Pool = weft::Pool<TestService>;
 // server), its stdout lines are collected by a thread.
 class ServerProcess {
  public:
-  ServerProcess(const std::string& address, int index) {
+  ServerProcess(const std::string& address, int index, int workers = 2) {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) std::abort();
     pid_ = fork();
@@ -40,8 +40,9 @@ class ServerProcess {
       dup2(in[0], 0);
       dup2(out[1], 1);
       const std::string i = std::to_string(index);
+      const std::string w = std::to_string(workers);
       execl("tests/remote/test_service_server", "test_service_server", address.c_str(), i.c_str(),
-            static_cast<char*>(nullptr));
+            w.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     close(in[0]);
@@ -110,11 +111,12 @@ class RemotePoolTest : public ::testing::Test {
   }
   ~RemotePoolTest() override { std::filesystem::remove_all(dir_); }
 
-  weft::PoolOptions Options(int local) const {
+  weft::PoolOptions Options(int local,
+                            weft::BalancerKind balancer = weft::BalancerKind::kRoundRobin) const {
     weft::PoolOptions options;
     options.workers = local;
     options.remote_workers.push_back(weft::RemoteWorker{address_, std::nullopt});
-    options.balancer = weft::BalancerKind::kRoundRobin;
+    options.balancer = balancer;
     options.log_level = weft::LogLevel::kOff;
     return options;
   }
@@ -184,12 +186,52 @@ TEST_F(RemotePoolTest, CallsSpreadOverLocalAndRemoteAndSurviveTheServersDeath) {
     EXPECT_FALSE(r->getWasAborted());
   }
   ASSERT_TRUE(PollUntil([&] { return pool->Stats().workers[1].failed; }, kHangBound));
+  EXPECT_FALSE(pool->Stats().workers[1].up);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(WhoAmI(stub), 0u);
 
   // A new server on the same address: the remote worker is used again.
   server = std::make_unique<ServerProcess>(address_, 8);
   ASSERT_TRUE(PollUntil([&] { return WhoAmI(stub) == 8; }, kHangBound));
   EXPECT_FALSE(pool->Stats().workers[1].failed);
+  EXPECT_TRUE(pool->Stats().workers[1].up);
+}
+
+TEST_F(RemotePoolTest, EveryBalancerSpreadsOverLocalAndRemote) {
+  ServerProcess server(address_, 8, /*workers=*/4);
+  for (weft::BalancerKind kind :
+       {weft::BalancerKind::kRoundRobin, weft::BalancerKind::kFirstIdle,
+        weft::BalancerKind::kRandom, weft::BalancerKind::kFirstIdleOrRandom,
+        weft::BalancerKind::kLeastBusy}) {
+    SCOPED_TRACE(static_cast<int>(kind));
+    Gate gate;
+    auto pool =
+        Pool::Create(Options(1, kind), [&] { return std::make_unique<TestServiceImpl>(0, &gate); });
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    weft::Stub<TestService> stub = pool->stub();
+    // Keep the local worker busy: gated calls until one went to it (the
+    // pool's own count says where each went; the server has workers to
+    // spare for the others).
+    std::vector<weft::Future<TestService::GatedResults>> held;
+    for (int i = 0; i < 3 && pool->Stats().workers[0].submitted == 0; ++i) {
+      held.push_back(stub.gated());
+    }
+    // With the local worker busy, every policy sends calls to the remote
+    // one too; the random ones would anyway.
+    std::vector<weft::Future<TestService::WhoAmIResults>> calls;
+    for (int i = 0; i < 20; ++i) calls.push_back(stub.whoAmI());
+    gate.Open();
+    std::map<uint32_t, int> served_by;
+    for (auto& f : calls) {
+      auto r = f.Get();
+      ASSERT_TRUE(r.ok()) << r.status();
+      ++served_by[r->getWorker()];
+    }
+    EXPECT_GT(served_by[0], 0);
+    EXPECT_GT(served_by[8], 0);
+    // The held calls on the server are abandoned with the futures: the RPC
+    // is cancelled and the server's methods see aborted().
+    held.clear();
+  }
 }
 
 TEST_F(RemotePoolTest, DeadlinesAndAbortsCancelTheRpc) {
