@@ -54,6 +54,7 @@
 #include "absl/status/statusor.h"
 #include "benchmarks/bench.weft.h"
 #include "benchmarks/bench_impl.h"
+#include "benchmarks/echo_loop.h"
 #include "benchmarks/harness.h"
 
 namespace weft_bench {
@@ -104,26 +105,6 @@ std::optional<BenchPool> MakePool(benchmark::State& state, const Options& option
   if (pool.ok()) return *std::move(pool);
   Fail(state, "Pool::Create: " + pool.status().ToString());
   return std::nullopt;
-}
-
-void EchoLoop(benchmark::State& state, BenchPool& pool) {
-  weft::Stub<Bench> stub = pool.stub();
-  LatencyRecorder rec;
-  int64_t v = 0;
-  rec.Begin();
-  for (auto _ : state) {
-    const uint64_t t0 = Ticks();
-    {
-      auto r = stub.echo(v).Get();
-      if (!r.ok() || r->getValue() != v) {
-        return Fail(state, r.ok() ? "wrong echo" : r.status().ToString());
-      }
-    }  // the response returns its slot here, inside the timed call
-    rec.Add(Ticks() - t0);
-    ++v;
-  }
-  rec.End();
-  rec.Report(state);
 }
 
 void BM_WeftEchoThread(benchmark::State& state, Options options) {
