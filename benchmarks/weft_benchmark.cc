@@ -28,6 +28,8 @@
 //                              bytes into the request in shared memory, the
 //                              worker reads every byte and returns the sum
 //   BM_WeftPayloadProcess/B    the same, process worker
+//   BM_WeftRemoteEcho{Unix,Tcp}  echo through a remote worker over a Unix
+//                              socket / TCP loopback (remote_benchmark.cc)
 //
 // The host thread runs on --host_cpu, the worker on --worker_cpu (pinned in
 // BenchImpl::OnStart). BM_WeftHostThreads pins all its host threads to
@@ -56,6 +58,7 @@
 #include "benchmarks/bench_impl.h"
 #include "benchmarks/echo_loop.h"
 #include "benchmarks/harness.h"
+#include "benchmarks/remote_benchmark.h"
 
 namespace weft_bench {
 namespace {
@@ -534,6 +537,7 @@ void RegisterSuite(const Options& options) {
             100);
   RunLength(benchmark::RegisterBenchmark("BM_WeftStreamThread", BM_WeftStreamThread, options),
             options, 100);
+  RegisterRemote(options);
   // Each call first waits for the worker's spin window to run out.
   benchmark::RegisterBenchmark("BM_WeftEchoSleeping", BM_WeftEchoSleeping, options)
       ->Iterations(options.smoke   ? 3
