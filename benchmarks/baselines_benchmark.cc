@@ -14,6 +14,10 @@
 //   BM_CapnpRpcEcho             Cap'n Proto two-party RPC over a socketpair,
 //                               the server (Bench::Server) in a forked process
 //   BM_CapnpRpcPayload/B        the same, checksum(Data)
+//   BM_CapnpRpcEchoUnix         the echo over a listening Unix socket, the
+//                               server (EzRpcServer) on a thread of this
+//                               process: the baseline of BM_WeftRemoteEchoUnix
+//   BM_CapnpRpcEchoTcp          the same over TCP loopback (127.0.0.1)
 //   BM_PipePingPong             8 bytes each way over two pipes, to a forked
 //                               process blocked in read()
 //   BM_CapnpShm*                Cap'n Proto messages in shared memory with
@@ -35,12 +39,14 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "benchmarks/bench.capnp.h"
 #include "benchmarks/capnp_shm_benchmark.h"
 #include "benchmarks/harness.h"
+#include "capnp/ez-rpc.h"
 #include "capnp/rpc-twoparty.h"
 #include "kj/async-io.h"
 #include "kj/io.h"
@@ -300,25 +306,103 @@ void WithRpcClient(benchmark::State& state, const Options& options, Body&& body)
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) Fail(state, "the RPC server failed");
 }
 
+// The echo round trip of the Cap'n Proto RPC rows, on the client's event
+// loop (this thread).
+void CapnpEchoLoop(benchmark::State& state, weftbench::Bench::Client& client, kj::WaitScope& ws) {
+  LatencyRecorder rec;
+  int64_t v = 0;
+  rec.Begin();
+  for (auto _ : state) {
+    const uint64_t t0 = Ticks();
+    {
+      auto request = client.echoRequest();
+      request.setValue(v);
+      auto response = request.send().wait(ws);
+      if (response.getValue() != v) return Fail(state, "wrong echo");
+    }
+    rec.Add(Ticks() - t0);
+    ++v;
+  }
+  rec.End();
+  rec.Report(state);
+}
+
 void BM_CapnpRpcEcho(benchmark::State& state, Options options) {
   WithRpcClient(state, options, [&](weftbench::Bench::Client& client, kj::WaitScope& ws) {
-    LatencyRecorder rec;
-    int64_t v = 0;
-    rec.Begin();
-    for (auto _ : state) {
-      const uint64_t t0 = Ticks();
-      {
-        auto request = client.echoRequest();
-        request.setValue(v);
-        auto response = request.send().wait(ws);
-        if (response.getValue() != v) return Fail(state, "wrong echo");
-      }
-      rec.Add(Ticks() - t0);
-      ++v;
-    }
-    rec.End();
-    rec.Report(state);
+    CapnpEchoLoop(state, client, ws);
   });
+}
+
+// The baselines of BM_WeftRemoteEcho{Unix,Tcp} (remote_benchmark.cc): the
+// same echo over a listening Unix socket or TCP loopback, the server
+// (EzRpcServer over BenchServer) on a thread of this process on
+// --worker_cpu, as weft's RpcServer there; the client (EzRpcClient) is the
+// host thread, its event loop too.
+enum class Transport { kUnix, kTcp };
+
+void CapnpRpcEchoOver(benchmark::State& state, const Options& options, Transport transport) {
+  TempDir dir;
+  if (transport == Transport::kUnix && dir.path().empty()) {
+    return Fail(state, "cannot make a temporary directory for the socket");
+  }
+  const std::string bind =
+      transport == Transport::kUnix ? "unix:" + dir.path() + "/s" : "127.0.0.1:0";
+  // The server's thread hands back where it listens (or why it cannot) and
+  // a fulfiller that stops it.
+  struct Listening {
+    std::string address, error;
+    kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop;
+  };
+  std::promise<Listening> listening;
+  std::thread server([&] {
+    Listening l;
+    bool told = false;  // set_value ran
+    if (!PinThisThread(options.worker_cpu)) {
+      l.error = "could not pin the RPC server thread to CPU " + std::to_string(options.worker_cpu);
+      return listening.set_value(std::move(l));
+    }
+    kj::Maybe<kj::Exception> failed = kj::runCatchingExceptions([&] {
+      capnp::EzRpcServer rpc(kj::heap<BenchServer>(), bind, 0, LargeMessages());
+      kj::WaitScope& ws = rpc.getWaitScope();
+      const unsigned port = rpc.getPort().wait(ws);
+      auto stop = kj::newPromiseAndCrossThreadFulfiller<void>();
+      l.address = transport == Transport::kUnix ? bind : "127.0.0.1:" + std::to_string(port);
+      l.stop = kj::mv(stop.fulfiller);
+      listening.set_value(std::move(l));
+      told = true;
+      stop.promise.wait(ws);
+    });
+    KJ_IF_MAYBE (e, failed) {
+      // Told: it failed while serving, which the client sees as a failed
+      // call; else the listen failed.
+      if (!told) {
+        l.error = std::string("capnp server: ") + e->getDescription().cStr();
+        listening.set_value(std::move(l));
+      }
+    }
+  });
+  Listening l = listening.get_future().get();
+  if (l.error.empty()) {
+    try {
+      capnp::EzRpcClient rpc(l.address, 0, LargeMessages());
+      weftbench::Bench::Client client = rpc.getMain<weftbench::Bench>();
+      CapnpEchoLoop(state, client, rpc.getWaitScope());
+    } catch (const kj::Exception& e) {
+      Fail(state, std::string("capnp: ") + e.getDescription().cStr());
+    }
+    l.stop->fulfill();  // after the client went: the server sees it disconnect first
+  } else {
+    Fail(state, l.error);
+  }
+  server.join();
+}
+
+void BM_CapnpRpcEchoUnix(benchmark::State& state, Options options) {
+  CapnpRpcEchoOver(state, options, Transport::kUnix);
+}
+
+void BM_CapnpRpcEchoTcp(benchmark::State& state, Options options) {
+  CapnpRpcEchoOver(state, options, Transport::kTcp);
 }
 
 void BM_CapnpRpcPayload(benchmark::State& state, Options options) {
@@ -430,6 +514,10 @@ void RegisterSuite(const Options& options) {
             100);
   RunLength(benchmark::RegisterBenchmark("BM_CapnpRpcEcho", BM_CapnpRpcEcho, options), options,
             100);
+  RunLength(benchmark::RegisterBenchmark("BM_CapnpRpcEchoUnix", BM_CapnpRpcEchoUnix, options),
+            options, 100);
+  RunLength(benchmark::RegisterBenchmark("BM_CapnpRpcEchoTcp", BM_CapnpRpcEchoTcp, options),
+            options, 100);
   RunLength(benchmark::RegisterBenchmark("BM_PipePingPong", BM_PipePingPong, options), options,
             100);
   RegisterCapnpShm(options);

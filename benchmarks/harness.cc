@@ -164,4 +164,15 @@ std::string FindRunfile(const Options& options, const std::string& path) {
   return found;
 }
 
+TempDir::TempDir() {
+  char dir[] = "/tmp/weft-bench-XXXXXX";
+  if (mkdtemp(dir) != nullptr) path_ = dir;
+}
+
+TempDir::~TempDir() {
+  if (path_.empty()) return;
+  std::error_code error;  // a leftover directory in /tmp is not worth failing for
+  std::filesystem::remove_all(path_, error);
+}
+
 }  // namespace weft_bench

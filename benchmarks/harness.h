@@ -126,6 +126,23 @@ void FutexWake(std::atomic<uint32_t>* word);
 // is not there.
 std::string FindRunfile(const Options& options, const std::string& path);
 
+// A fresh directory /tmp/weft-bench-XXXXXX (mkdtemp, mode 0700), removed
+// with everything in it when the object goes; path() is empty when it could
+// not be made. Always under /tmp, not $TMPDIR: a Unix socket's path must
+// fit in 108 bytes, and a test's TMPDIR may not. Thread-compatible.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 }  // namespace weft_bench
 
 #endif  // WEFT_BENCHMARKS_HARNESS_H_

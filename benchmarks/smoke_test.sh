@@ -34,7 +34,8 @@ done
 for key in weft_over_floor iceoryx_over_weft capnp_rpc_over_weft condvar_over_weft \
            process_over_thread sleeping_over_futex then_over_get queue_over_get \
            pipelined_calls_per_s weft_over_capnp_shm capnp_shm_over_floor \
-           pipelined_over_capnp_shm_pipelined idle_cpu_s_per_s; do
+           pipelined_over_capnp_shm_pipelined idle_cpu_s_per_s remote_unix_over_capnp_rpc_unix \
+           remote_tcp_over_capnp_rpc_tcp remote_unix_over_shm; do
   grep -q "\"$key\": " "$out/summary.json" || { echo "summary.json lacks ratios.$key"; exit 1; }
 done
 # A ratio may only be null with a reason under "missing".

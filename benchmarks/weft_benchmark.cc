@@ -28,6 +28,8 @@
 //                              bytes into the request in shared memory, the
 //                              worker reads every byte and returns the sum
 //   BM_WeftPayloadProcess/B    the same, process worker
+//   BM_WeftRemoteEcho{Unix,Tcp}  echo through a remote worker over a Unix
+//                              socket / TCP loopback (remote_benchmark.cc)
 //
 // The host thread runs on --host_cpu, the worker on --worker_cpu (pinned in
 // BenchImpl::OnStart). BM_WeftHostThreads pins all its host threads to
@@ -54,7 +56,9 @@
 #include "absl/status/statusor.h"
 #include "benchmarks/bench.weft.h"
 #include "benchmarks/bench_impl.h"
+#include "benchmarks/echo_loop.h"
 #include "benchmarks/harness.h"
+#include "benchmarks/remote_benchmark.h"
 
 namespace weft_bench {
 namespace {
@@ -104,26 +108,6 @@ std::optional<BenchPool> MakePool(benchmark::State& state, const Options& option
   if (pool.ok()) return *std::move(pool);
   Fail(state, "Pool::Create: " + pool.status().ToString());
   return std::nullopt;
-}
-
-void EchoLoop(benchmark::State& state, BenchPool& pool) {
-  weft::Stub<Bench> stub = pool.stub();
-  LatencyRecorder rec;
-  int64_t v = 0;
-  rec.Begin();
-  for (auto _ : state) {
-    const uint64_t t0 = Ticks();
-    {
-      auto r = stub.echo(v).Get();
-      if (!r.ok() || r->getValue() != v) {
-        return Fail(state, r.ok() ? "wrong echo" : r.status().ToString());
-      }
-    }  // the response returns its slot here, inside the timed call
-    rec.Add(Ticks() - t0);
-    ++v;
-  }
-  rec.End();
-  rec.Report(state);
 }
 
 void BM_WeftEchoThread(benchmark::State& state, Options options) {
@@ -553,6 +537,7 @@ void RegisterSuite(const Options& options) {
             100);
   RunLength(benchmark::RegisterBenchmark("BM_WeftStreamThread", BM_WeftStreamThread, options),
             options, 100);
+  RegisterRemote(options);
   // Each call first waits for the worker's spin window to run out.
   benchmark::RegisterBenchmark("BM_WeftEchoSleeping", BM_WeftEchoSleeping, options)
       ->Iterations(options.smoke   ? 3
