@@ -10,7 +10,7 @@
 //   auto server = weft::RpcServer::Serve(pool, serve);
 //
 //   weft::PoolOptions options;
-//   options.remote_workers.push_back({.address = "unix:/run/math.sock"});
+//   options.remote_workers.push_back({"unix:/run/math.sock", std::nullopt});
 //
 // Safe by default: a TCP listener must be on a loopback address unless it
 // has TLS, or `insecure_plaintext` says plaintext on the network is meant

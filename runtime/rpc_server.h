@@ -30,9 +30,9 @@
 // connection waits with it; kFail answers OVERLOADED instead. Calls get the
 // method's own deadline and abortability ($Weft.timeoutMs, $Weft.abortable,
 // the pool's default_timeout); a client's cancellation reaches aborted()
-// only in an abortable method, as a dropped future does. Destroying the server stops accepting, drops
-// every connection (their calls are abandoned), and joins the thread; the
-// pool stays as it was.
+// only in an abortable method, as a dropped future does. Destroying the server stops accepting,
+// drops every connection (their calls are abandoned), and joins the thread; the pool stays as it
+// was.
 //
 // Thread safety: Serve and the destructor from any thread; address() is
 // constant.

@@ -18,25 +18,18 @@
 #include <filesystem>
 #include <string>
 
+#include "examples/remote/sibling.h"
 #include "examples/remote/where_impl.h"
 #include "runtime/weft.h"
 
 namespace {
-
-std::string Sibling(const char* name) {
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) return std::string("examples/remote/") + name;
-  const std::string path(self, static_cast<size_t>(n));
-  return path.substr(0, path.rfind('/') + 1) + name;
-}
 
 // The server as a child whose stdin is ours to close; returns its pid once
 // it printed "serving".
 pid_t StartServer(const std::string& address, int* stdin_fd) {
   int in[2], out[2];
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return -1;
-  const std::string server = Sibling("server");
+  const std::string server = remote_demo::Sibling("server");
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(in[0], STDIN_FILENO);

@@ -15,21 +15,10 @@
 #include <string>
 #include <thread>
 
+#include "examples/remote/sibling.h"
 #include "examples/remote/where.weft-rpc.h"
 #include "runtime/rpc_server.h"
 #include "runtime/weft.h"
-
-namespace {
-
-std::string Sibling(const char* name) {
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) return std::string("examples/remote/") + name;
-  const std::string path(self, static_cast<size_t>(n));
-  return path.substr(0, path.rfind('/') + 1) + name;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -47,7 +36,7 @@ int main(int argc, char** argv) {
   weft::PoolOptions options;
   options.workers = 2;
   options.runtime = weft::WorkerRuntime::kProcess;
-  options.worker_command = {Sibling("where_worker")};
+  options.worker_command = {remote_demo::Sibling("where_worker")};
   auto pool = weft::Pool<remote_demo::Where>::Create(options);
   if (!pool.ok()) {
     std::fprintf(stderr, "server: %s\n", pool.status().ToString().c_str());

@@ -118,17 +118,7 @@ void LaneWorker::Serve(const CallDescriptor& d, SkeletonBase* impl, RegionHeader
   const uint64_t start = timed ? ReadTicks(clock_) : 0;
   const absl::Status status = Run(d, impl, header, slot, mine);
   const uint64_t done = timed ? ReadTicks(clock_) : 0;
-  WriteSlotStatus(slot, status);
-  // Relaxed: a statistics counter; this worker is its only writer.
-  header->calls_served.store(++calls_served, std::memory_order_relaxed);
-  PublishSlotDone(slot, *header, d.seq, WakeHost::kIfWaiting);
-  if (cells == nullptr) return;
-  // The rest after the completion, off the caller's critical path: a
-  // Stats() taken the moment the caller has its result may not show this
-  // call here yet. This worker is the cells' only writer (stats_cells.h).
-  AddOwned(cells->served, 1);
-  const uint32_t code = static_cast<uint32_t>(status.code());
-  AddOwned(cells->by_code[code < kStatusCodes ? code : uint32_t{2} /* kUnknown */], 1);
+  Complete(d, slot, status, header, calls_served, cells);
   if (!timed) return;
   if (start >= d.submit_ticks) {
     Record(cells->queue_wait, TicksToNanos(start - d.submit_ticks, clock_), /*shared=*/false);
@@ -204,13 +194,19 @@ void LaneWorker::Answer(const CallDescriptor& d, absl::Status status,
     mine.held.assign(response.spills(), response.spills() + response.spill_count());
     mine.held_seq = d.seq;
   }
-  WorkerMethodCells* cells = CellsOf(d);
+  Complete(d, slot, status, header, calls_served, CellsOf(d));
+}
+
+void LaneWorker::Complete(const CallDescriptor& d, SlotShared& slot, const absl::Status& status,
+                          RegionHeader* header, uint64_t& calls_served, WorkerMethodCells* cells) {
   WriteSlotStatus(slot, status);
   // Relaxed: a statistics counter; this worker is its only writer.
   header->calls_served.store(++calls_served, std::memory_order_relaxed);
   PublishSlotDone(slot, *header, d.seq, WakeHost::kIfWaiting);
   if (cells == nullptr) return;
-  // After the completion, as in Serve.
+  // The rest after the completion, off the caller's critical path: a
+  // Stats() taken the moment the caller has its result may not show this
+  // call here yet. This worker is the cells' only writer (stats_cells.h).
   AddOwned(cells->served, 1);
   const uint32_t code = static_cast<uint32_t>(status.code());
   AddOwned(cells->by_code[code < kStatusCodes ? code : uint32_t{2} /* kUnknown */], 1);

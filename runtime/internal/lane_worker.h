@@ -106,6 +106,10 @@ class LaneWorker final : public SpillSource {
     std::vector<SpillSpan> held;        // response heap spans still read by the host
   };
   void FreeHeld(SlotWorker& slot);
+  // Writes the status, publishes the completion, then counts it in the
+  // method's cells (null: none).
+  void Complete(const CallDescriptor& d, SlotShared& slot, const absl::Status& status,
+                RegionHeader* header, uint64_t& calls_served, WorkerMethodCells* cells);
   // The per-method cells of `d`'s method, null without stats.
   WorkerMethodCells* CellsOf(const CallDescriptor& d) const {
     return method_cells_ != nullptr && d.method_index < geometry_.stats_methods

@@ -79,6 +79,10 @@ absl::StatusOr<std::shared_ptr<PoolCore>> PoolCore::Create(const PoolOptions& op
   // A remote worker's results come from the network: copied out and checked
   // as an untrusted process worker's are.
   core->remote_lane_config_.trusted_worker = false;
+  // A remote call takes tens of microseconds at least: a host thread that
+  // spins for it only takes the CPU its remote worker's thread may need to
+  // send it. A few polls, then sleep.
+  core->remote_lane_config_.spin = SpinPolicy{.spin_polls = 64, .yield_polls = 0};
   if (process) {
     std::vector<Supervisor::Worker> supervised;
     for (uint32_t w = 0; w < local; ++w) {
@@ -150,7 +154,6 @@ absl::Status PoolCore::StartRemoteWorker(uint32_t w, const RemoteWorker& endpoin
   RemoteLink::Config config;
   config.index = w;
   config.endpoint = endpoint;
-  config.spin = options_.spin;
   config.max_payload_words = options_.max_payload_bytes / sizeof(capnp::word);
   config.methods = methods_;
   config.startup_timeout = options_.startup_timeout;

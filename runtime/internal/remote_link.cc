@@ -27,12 +27,6 @@ namespace weft {
 namespace internal {
 namespace {
 
-absl::Duration ReconnectBackoff(uint32_t failures) {
-  // 20 ms, doubling with each failed attempt in a row, at most 5 s.
-  return std::min(absl::Milliseconds(20) * (1 << std::min<uint32_t>(failures, 8)),
-                  absl::Seconds(5));
-}
-
 kj::Duration ToKj(absl::Duration d) {
   return absl::ToInt64Nanoseconds(std::max(d, absl::ZeroDuration())) * kj::NANOSECONDS;
 }
@@ -133,7 +127,7 @@ class RemoteLink::Loop {
         failures = 0;
       }
       // Disconnected: calls that reach the ring fail at once.
-      ServeUntil(absl::Now() + ReconnectBackoff(failures));
+      ServeUntil(absl::Now() + RestartBackoff(failures));
       if (Stopped()) break;
       absl::Status again = Connect(absl::Seconds(5));
       if (again.ok()) {
@@ -165,9 +159,12 @@ class RemoteLink::Loop {
   struct InFlight {
     bool active = false;
     bool abortable = false;
+    bool cancelling = false;  // Cancel() ran; its answer is on the way
     uint32_t lane = 0;
     CallDescriptor d;
-    kj::Own<kj::PromiseFulfiller<absl::Status>> cancel;
+    // Fulfilled to cancel the call with `why` (abort, lost connection, stop).
+    kj::Own<kj::PromiseFulfiller<void>> cancel;
+    absl::Status why;
   };
 
   std::string Name() const {
@@ -281,9 +278,10 @@ class RemoteLink::Loop {
     InFlight& call = in_flight_[key];
     call.active = true;
     call.abortable = (d.flags & kCallAbortable) != 0;
+    call.cancelling = false;
     call.lane = lane_index;
     call.d = d;
-    auto cancel = kj::newPromiseAndFulfiller<absl::Status>();
+    auto cancel = kj::newPromiseAndFulfiller<void>();
     call.cancel = kj::mv(cancel.fulfiller);
     if (call.abortable) ++abortable_count_;
     const uint32_t seq = d.seq;
@@ -296,7 +294,7 @@ class RemoteLink::Loop {
                 },
                 [this, key, seq](kj::Exception&& e) { Finish(key, seq, Failure(e), nullptr); })
             .exclusiveJoin(cancel.promise.then(
-                [this, key, seq](absl::Status why) { Finish(key, seq, std::move(why), nullptr); },
+                [this, key, seq] { Finish(key, seq, in_flight_[key].why, nullptr); },
                 // The fulfiller went with a finished call: nothing to do.
                 [](kj::Exception&&) {}));
     if (d.deadline_ns != 0) {
@@ -332,14 +330,21 @@ class RemoteLink::Loop {
     for (InFlight& call : in_flight_) {
       if (!call.active || !call.abortable) continue;
       if (lanes_[call.lane]->AbortRequested(call.d)) {
-        call.cancel->fulfill(absl::CancelledError("weft: call aborted by the caller"));
+        Cancel(call, absl::CancelledError("weft: call aborted by the caller"));
       }
     }
   }
 
+  void Cancel(InFlight& call, const absl::Status& why) {
+    if (call.cancelling) return;  // the first reason stands
+    call.cancelling = true;
+    call.why = why;
+    call.cancel->fulfill();
+  }
+
   void CancelAll(const absl::Status& why) {
     for (InFlight& call : in_flight_) {
-      if (call.active) call.cancel->fulfill(absl::Status(why));
+      if (call.active) Cancel(call, why);
     }
     io_.waitScope.poll();
   }

@@ -18,7 +18,9 @@
 // skips it) and reconnects with backoff (20 ms doubling to 5 s, without end);
 // a call that reaches the ring meanwhile fails Unavailable at once.
 //
-// Sleeping: as WorkerLoop, but the loop sleeps in epoll (the connection's
+// Sleeping: as WorkerLoop, but without spinning first (an RPC takes tens of
+// microseconds; a spinning thread would take the CPU the host thread or the
+// socket's peer may need), and in epoll (the connection's
 // socket, the timers, and an eventfd the host writes instead of waking the
 // doorbell futex: LaneHost::set_wake_fd). The worker drains the eventfd,
 // stores worker_sleeping = 1, issues a seq_cst fence, re-checks the rings,
@@ -53,7 +55,6 @@ class RemoteLink {
   struct Config {
     uint32_t index = 0;  // the pool's worker index, for messages
     weft::RemoteWorker endpoint;
-    SpinPolicy spin;
     uint64_t max_payload_words = 0;
     absl::Span<const MethodInfo> methods;
     absl::Duration startup_timeout;

@@ -26,12 +26,6 @@ namespace weft {
 namespace internal {
 namespace {
 
-absl::Duration RestartBackoff(uint32_t failed_starts) {
-  // 20 ms, doubling with each failed start in a row, at most 5 s.
-  return std::min(absl::Milliseconds(20) * (1 << std::min<uint32_t>(failed_starts, 8)),
-                  absl::Seconds(5));
-}
-
 // The supervisor finished a call for a worker that is gone: count it, so
 // load-aware balancers do not see it in flight for ever. No worker writes
 // these counters now (a replacement starts from them).

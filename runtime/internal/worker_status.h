@@ -7,15 +7,25 @@
 #ifndef WEFT_RUNTIME_INTERNAL_WORKER_STATUS_H_
 #define WEFT_RUNTIME_INTERNAL_WORKER_STATUS_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
 #include "runtime/internal/mutex.h"
 
 namespace weft {
 namespace internal {
+
+// How long to wait before the next start of a worker (a process worker's
+// replacement, a remote worker's connection) after `failures` failed ones
+// in a row: 20 ms, doubling, at most 5 s.
+inline absl::Duration RestartBackoff(uint32_t failures) {
+  return std::min(absl::Milliseconds(20) * (1 << std::min<uint32_t>(failures, 8)),
+                  absl::Seconds(5));
+}
 
 struct WorkerStatus {
   // The process the host forked (0 while down). Release stores by the

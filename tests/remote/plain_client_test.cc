@@ -15,6 +15,13 @@
 #include "tests/remote/served_test_service.h"
 #include "tests/testing/watchdog.h"
 
+// Proof of the claim above: none of weft's runtime headers came in (the
+// schema's capnpc-c++ header imports only the annotations' schema).
+#if defined(WEFT_RUNTIME_INTERFACE_H_) || defined(WEFT_RUNTIME_POOL_H_) || \
+    defined(WEFT_RUNTIME_RPC_SERVER_H_) || defined(WEFT_RUNTIME_STUB_H_)
+#error "a weft runtime header reached the plain client's translation unit"
+#endif
+
 namespace weft_test {
 namespace {
 

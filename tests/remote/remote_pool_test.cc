@@ -32,7 +32,7 @@ using Pool = weft::Pool<TestService>;
 // server), its stdout lines are collected by a thread.
 class ServerProcess {
  public:
-  ServerProcess(const std::string& address, int index, int workers = 2) {
+  ServerProcess(const std::string& address, int index) {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) std::abort();
     pid_ = fork();
@@ -40,9 +40,8 @@ class ServerProcess {
       dup2(in[0], 0);
       dup2(out[1], 1);
       const std::string i = std::to_string(index);
-      const std::string w = std::to_string(workers);
       execl("tests/remote/test_service_server", "test_service_server", address.c_str(), i.c_str(),
-            w.c_str(), static_cast<char*>(nullptr));
+            static_cast<char*>(nullptr));
       _exit(127);
     }
     close(in[0]);
@@ -197,7 +196,7 @@ TEST_F(RemotePoolTest, CallsSpreadOverLocalAndRemoteAndSurviveTheServersDeath) {
 }
 
 TEST_F(RemotePoolTest, EveryBalancerSpreadsOverLocalAndRemote) {
-  ServerProcess server(address_, 8, /*workers=*/4);
+  ServerProcess server(address_, 8);
   for (weft::BalancerKind kind :
        {weft::BalancerKind::kRoundRobin, weft::BalancerKind::kFirstIdle,
         weft::BalancerKind::kRandom, weft::BalancerKind::kFirstIdleOrRandom,
@@ -209,12 +208,19 @@ TEST_F(RemotePoolTest, EveryBalancerSpreadsOverLocalAndRemote) {
     ASSERT_TRUE(pool.ok()) << pool.status();
     weft::Stub<TestService> stub = pool->stub();
     // Keep the local worker busy: gated calls until one went to it (the
-    // pool's own count says where each went; the server has workers to
-    // spare for the others).
+    // pool's own count says where each went). One that went to the server is
+    // aborted at once: held there, it would hold up the calls the server's
+    // own balancer queues behind it.
     std::vector<weft::Future<TestService::GatedResults>> held;
-    for (int i = 0; i < 3 && pool->Stats().workers[0].submitted == 0; ++i) {
-      held.push_back(stub.gated());
+    for (int i = 0; i < 64 && pool->Stats().workers[0].submitted == 0; ++i) {
+      weft::Future<TestService::GatedResults> call = stub.gated();
+      if (pool->Stats().workers[0].submitted == 0) {
+        call.Abort();
+      } else {
+        held.push_back(std::move(call));
+      }
     }
+    ASSERT_EQ(held.size(), 1u) << "no gated call reached the local worker";
     // With the local worker busy, every policy sends calls to the remote
     // one too; the random ones would anyway.
     std::vector<weft::Future<TestService::WhoAmIResults>> calls;
@@ -228,9 +234,9 @@ TEST_F(RemotePoolTest, EveryBalancerSpreadsOverLocalAndRemote) {
     }
     EXPECT_GT(served_by[0], 0);
     EXPECT_GT(served_by[8], 0);
-    // The held calls on the server are abandoned with the futures: the RPC
-    // is cancelled and the server's methods see aborted().
-    held.clear();
+    auto local = held[0].Get();
+    ASSERT_TRUE(local.ok()) << local.status();
+    EXPECT_FALSE(local->getWasAborted());
   }
 }
 

@@ -1,9 +1,9 @@
 // A weft RpcServer over TestService in a process of its own, for the tests
 // that kill it: remote_pool_test.
 //
-//   test_service_server <address> <whoAmI index> [workers, default 2]
+//   test_service_server <address> <whoAmI index>
 //
-// Serves thread workers whose whoAmI() answers the index given. Prints
+// Serves two thread workers whose whoAmI() answers the index given. Prints
 // "listening <address>" once it serves, then "entered <n>" each time the
 // n-th gated() call reaches its gate (which never opens: the test kills the
 // process), and "aborted <n>" each time the n-th saw call.aborted(). Exits when its stdin reaches
@@ -18,14 +18,14 @@
 #include "tests/pool/test_service_impl.h"
 
 int main(int argc, char** argv) {
-  if (argc != 3 && argc != 4) {
-    std::fprintf(stderr, "usage: %s <address> <whoAmI index> [workers]\n", argv[0]);
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s <address> <whoAmI index>\n", argv[0]);
     return 2;
   }
   const uint32_t index = static_cast<uint32_t>(std::atoi(argv[2]));
   weft_test::Gate gate;
   weft::PoolOptions options;
-  options.workers = argc == 4 ? std::atoi(argv[3]) : 2;
+  options.workers = 2;
   auto pool = weft::Pool<weft_test::TestService>::Create(
       options, [&] { return std::make_unique<weft_test::TestServiceImpl>(index, &gate); });
   if (!pool.ok()) {

@@ -34,8 +34,9 @@ class TlsTest : public ::testing::Test {
     pool.workers = 1;
     weft::RpcServerOptions options;
     options.address = "tcp:127.0.0.1:0";
-    options.tls = weft::TlsOptions{.certificate_chain_pem = certs_->server_chain_pem,
-                                   .private_key_pem = certs_->server_key_pem};
+    options.tls.emplace();
+    options.tls->certificate_chain_pem = certs_->server_chain_pem;
+    options.tls->private_key_pem = certs_->server_key_pem;
     if (verify_clients) options.tls->trusted_certificates_pem = certs_->ca_pem;
     auto server = weft::RpcServer::Serve<TestService>(
         [this] { return std::make_unique<TestServiceImpl>(5, &gate_); }, pool, options);
@@ -47,7 +48,9 @@ class TlsTest : public ::testing::Test {
                                bool client_certificate = false) {
     weft::PoolOptions options;
     options.workers = 0;
-    weft::TlsOptions tls{.trusted_certificates_pem = ca, .server_name = "localhost"};
+    weft::TlsOptions tls;
+    tls.trusted_certificates_pem = ca;
+    tls.server_name = "localhost";
     if (client_certificate) {
       tls.certificate_chain_pem = certs_->client_chain_pem;
       tls.private_key_pem = certs_->client_key_pem;
@@ -150,8 +153,9 @@ TEST_F(TlsTest, BadTlsMaterialIsInvalidArgument) {
   weft::PoolOptions pool;
   pool.workers = 1;
   weft::RpcServerOptions options;
-  options.tls = weft::TlsOptions{.certificate_chain_pem = "not a certificate",
-                                 .private_key_pem = certs_->server_key_pem};
+  options.tls.emplace();
+  options.tls->certificate_chain_pem = "not a certificate";
+  options.tls->private_key_pem = certs_->server_key_pem;
   auto server = weft::RpcServer::Serve<TestService>(
       [this] { return std::make_unique<TestServiceImpl>(0, &gate_); }, pool, options);
   ASSERT_FALSE(server.ok());
