@@ -61,6 +61,15 @@ bool PinThisThread(int cpu) {
   return sched_setaffinity(0, sizeof(set), &set) == 0;
 }
 
+bool UnpinThisThread() {
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus <= 0) return false;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (long cpu = 0; cpu < cpus && cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
 void Fail(benchmark::State& state, const std::string& why) {
   g_failed.store(true);
   std::fprintf(stderr, "FAILED: %s\n", why.c_str());

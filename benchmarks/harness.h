@@ -56,6 +56,10 @@ void RunAtSuiteEnd();
 // Pins the calling thread to `cpu` (no-op for cpu < 0). False on failure
 // (the caller reports it; a benchmark never silently runs unpinned).
 bool PinThisThread(int cpu);
+// Lets the calling thread (and the threads it starts) run on every online
+// CPU: for the RPC rows, whose machinery has more threads than this machine
+// has cores (see remote_benchmark.cc). False on failure.
+bool UnpinThisThread();
 
 // Marks the benchmark as failed (a wrong result): SkipWithError, and main
 // returns non-zero. For a row that cannot run here (no RouDi for iceoryx)
