@@ -1,6 +1,5 @@
 #include "runtime/rpc_server.h"
 
-#include <atomic>
 #include <future>
 #include <thread>
 #include <utility>
@@ -12,7 +11,6 @@
 #include "runtime/internal/lifecycle_log.h"
 #include "runtime/internal/rpc_status.h"
 #include "runtime/internal/rpc_transport.h"
-#include "runtime/kj/promise.h"
 #include "runtime/outgoing_call.h"
 
 namespace weft {
@@ -23,33 +21,16 @@ constexpr kj::Duration kHandshakeTimeout = 10 * kj::SECONDS;
 
 }  // namespace
 
-kj::Promise<void> RpcTarget::Call(const MethodInfo& method, capnp::AnyStruct::Reader params,
-                                  std::function<void(capnp::AnyPointer::Reader)> fill) {
+CallHandle RpcTarget::Submit(const MethodInfo& method, capnp::AnyStruct::Reader params) {
   OutgoingCall call;
   absl::Status begun = call.Begin(core_.get(), method, CallOptions());
-  if (!begun.ok()) return StatusToException(begun);
+  if (!begun.ok()) return CallHandle(std::move(begun));
   try {
     call.message().getRoot<capnp::AnyPointer>().setAs<capnp::AnyStruct>(params);
   } catch (const kj::Exception& e) {
-    return StatusToException(call.BuildFailure(e));
+    return CallHandle(call.BuildFailure(e));
   }
-  // The owner stays with the promise: dropping it (the client cancelled,
-  // or its connection went) abandons the call, and an abortable method sees
-  // call.aborted(). An observer waits for it on the continuation thread.
-  auto owner = kj::heap<CallHandle>(call.Submit(core_));
-  auto resolved = kj::newPromiseAndCrossThreadFulfiller<void>();
-  FulfilWhenResolved(owner->Observer(), kj::mv(resolved.fulfiller));
-  CallHandle* handle = owner.get();
-  return resolved.promise
-      .then([handle, fill = std::move(fill)]() {
-        absl::StatusOr<ResponseHandle> response = handle->Take();
-        if (!response.ok()) kj::throwFatalException(StatusToException(response.status()));
-        if (fill == nullptr) return;
-        // Untrusted (process) results were copied and checked pointer by
-        // pointer; Cap'n Proto's copy into the RPC results checks again.
-        fill(response->root());
-      })
-      .attach(kj::mv(owner));
+  return call.Submit(core_);
 }
 
 // The server's thread: a KJ event loop accepting connections and serving
@@ -73,11 +54,6 @@ class RpcServerImpl {
     absl::Status status = listened.get();
     if (!status.ok()) thread_.join();
     return status;
-  }
-
-  uint64_t connections() const {
-    // Relaxed: a counter for display and tests.
-    return connections_.load(std::memory_order_relaxed);
   }
 
  private:
@@ -131,16 +107,14 @@ class RpcServerImpl {
     kj::Promise<void> accepting = AcceptLoop(l, io.provider->getTimer(), main, reader, connections);
     listening.set_value(absl::OkStatus());
     stop.promise.exclusiveJoin(kj::mv(accepting)).wait(io.waitScope);
-    // `connections` goes first (declared last): every connection and its
-    // calls are dropped, then the listener.
+    // Destroyed in reverse: the accept loop and every connection (their calls
+    // are abandoned) before the listener.
   }
 
   kj::Promise<void> AcceptLoop(Listener& listener, kj::Timer& timer, capnp::Capability::Client main,
                                capnp::ReaderOptions reader, kj::TaskSet& connections) {
     return listener.Accept().then([this, &listener, &timer, main, reader,
                                    &connections](kj::Own<kj::AsyncIoStream> raw) mutable {
-      // Relaxed: a counter for display and tests.
-      connections_.fetch_add(1, std::memory_order_relaxed);
       // A client that never finishes its TLS handshake is dropped, not kept.
       connections.add(timer.timeoutAfter(kHandshakeTimeout, listener.Secure(kj::mv(raw)))
                           .then([main, reader](kj::Own<kj::AsyncIoStream> stream) mutable {
@@ -163,7 +137,6 @@ class RpcServerImpl {
 
   std::thread thread_;
   kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop_;
-  std::atomic<uint64_t> connections_{0};
 };
 
 }  // namespace internal
@@ -184,7 +157,5 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(Bootstrap bootstrap,
 }
 
 RpcServer::~RpcServer() = default;
-
-uint64_t RpcServer::connections() const { return impl_->connections(); }
 
 }  // namespace weft

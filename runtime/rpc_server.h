@@ -47,9 +47,11 @@
 #include "absl/status/statusor.h"
 #include "capnp/any.h"
 #include "capnp/capability.h"
+#include "capnp/stream.capnp.h"
 #include "kj/async.h"
 #include "runtime/call_options.h"
 #include "runtime/interface.h"
+#include "runtime/kj/promise.h"
 #include "runtime/pool.h"
 #include "runtime/rpc_options.h"
 #include "runtime/stub.h"
@@ -73,30 +75,28 @@ class RpcTarget {
   explicit RpcTarget(const StubBase& stub) : core_(stub.core_) {}
 
   // One RPC call into the pool: the params are copied into shared memory,
-  // the results (when the pool's call resolves) into the RPC results.
+  // the results (when the pool's call resolves) into the RPC results; a
+  // failure rejects with the status as a kj::Exception (ToPromise).
   template <typename Params, typename Results>
   kj::Promise<void> Serve(const MethodInfo& method, capnp::CallContext<Params, Results> context) {
     context.allowCancellation();
-    capnp::AnyStruct::Reader params = capnp::AnyStruct::Reader(context.getParams());
-    return Call(method, params, [context](capnp::AnyPointer::Reader results) mutable {
-      context.setResults(results.getAs<Results>());
-    });
+    return ToPromise(Future<Results>(Submit(method, capnp::AnyStruct::Reader(context.getParams()))))
+        .then([context](Response<Results> results) mutable { context.setResults(results); });
   }
   // A streamed method (`-> stream`): resolves when the pool's call is served.
   template <typename Params>
   kj::Promise<void> ServeStream(const MethodInfo& method,
                                 capnp::StreamingCallContext<Params> context) {
     context.allowCancellation();
-    capnp::AnyStruct::Reader params = capnp::AnyStruct::Reader(context.getParams());
-    return Call(method, params, nullptr);
+    return ToPromise(Future<capnp::StreamResult>(
+                         Submit(method, capnp::AnyStruct::Reader(context.getParams()))))
+        .ignoreResult();
   }
 
  private:
-  // Submits the call (on the calling thread, the server's loop) and resolves
-  // once the pool's call does: `fill` (if set) gets the results' root, or
-  // the promise rejects with the status as a kj::Exception.
-  kj::Promise<void> Call(const MethodInfo& method, capnp::AnyStruct::Reader params,
-                         std::function<void(capnp::AnyPointer::Reader)> fill);
+  // Sends the call from the calling thread (the server's loop). A call that
+  // could not be sent is a handle already resolved to why.
+  CallHandle Submit(const MethodInfo& method, capnp::AnyStruct::Reader params);
 
   std::shared_ptr<PoolCore> core_;
 };
@@ -138,8 +138,6 @@ class RpcServer {
 
   // The address listened on, the port filled in: "tcp:127.0.0.1:40123".
   const std::string& address() const { return address_; }
-  // Connections accepted so far, and calls served (resolved either way).
-  uint64_t connections() const;
 
  private:
   using Bootstrap = std::function<capnp::Capability::Client()>;
